@@ -1,0 +1,95 @@
+"""Person segmentation against remove.bg's masks on the shared people photos.
+
+Prints, per method, mean IoU (alpha ≥ 0.5 vs the mask), mean MAE of the soft alpha, and
+median seconds per photo, all from one run. The baseline row is GrabCut with the automatic
+rectangle, the classic tool-free way to cut a subject out.
+
+    python benchmarks/people.py [--limit N] [--rows neural,neural+refine,grabcut,auto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+import alphacut
+from alphacut.models import load_model
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "people"
+
+# row name -> keyword arguments of alphacut.remove_background
+ROWS = {
+    "neural": dict(method="neural", refine=False),
+    "neural+refine": dict(method="neural", refine=True),
+    "grabcut (auto rect)": dict(method="grabcut", refine=False),
+    "grabcut+refine": dict(method="grabcut", refine=True),
+    "auto": dict(method="auto"),
+}
+
+
+def load_pairs(limit: int | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    pairs = []
+    images = sorted((DATA / "image").glob("*.jpg"), key=lambda p: int(p.stem))
+    for path in images[:limit]:
+        photo = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
+        mask = Image.open(DATA / "mask" / f"{path.stem}.png").convert("L")
+        # Many masks are smaller than their photo, same aspect: nearest keeps them binary.
+        mask = mask.resize((photo.shape[1], photo.shape[0]), Image.NEAREST)
+        pairs.append((path.name, photo, np.asarray(mask) >= 128))
+    return pairs
+
+
+def score(alpha: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    predicted = alpha >= 0.5
+    union = np.logical_or(predicted, truth).sum()
+    iou = np.logical_and(predicted, truth).sum() / union if union else 1.0
+    return float(iou), float(np.abs(alpha - truth).mean())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None, help="only the first N photos")
+    parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated rows to run")
+    args = parser.parse_args(argv)
+    if not (DATA / "image").is_dir():
+        print(f"people photos not found at {DATA}; nothing to measure", file=sys.stderr)
+        return 2
+    rows = [r.strip() for r in args.rows.split(",") if r.strip()]
+    unknown = [r for r in rows if r not in ROWS]
+    if unknown:
+        parser.error(f"unknown rows: {', '.join(unknown)} (known: {', '.join(ROWS)})")
+
+    pairs = load_pairs(args.limit)
+    load_model("selfie", device="cpu")  # session creation is not part of per-photo time
+    alphacut.remove_background(pairs[0][1], method="neural", refine=False)  # warm caches
+    print(f"{len(pairs)} photos from {DATA} (truth: remove.bg masks)")
+    header = f"{'method':<22}{'mean IoU':>10}{'mean MAE':>10}{'median s':>10}  picked"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        ious, maes, seconds, picked = [], [], [], {}
+        for _name, photo, truth in pairs:
+            start = time.perf_counter()
+            matte = alphacut.remove_background(photo, device="cpu", **ROWS[row])
+            seconds.append(time.perf_counter() - start)
+            iou, mae = score(matte.alpha, truth)
+            ious.append(iou)
+            maes.append(mae)
+            picked[matte.method] = picked.get(matte.method, 0) + 1
+        summary = ", ".join(f"{k} {v}" for k, v in sorted(picked.items()))
+        print(
+            f"{row:<22}{np.mean(ious):>10.4f}{np.mean(maes):>10.4f}"
+            f"{statistics.median(seconds):>10.3f}  {summary}",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""The result of background removal: a soft alpha matte plus what is needed to use it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from alphacut.imageops import to_uint8
+
+__all__ = ["Matte"]
+
+
+@dataclass
+class Matte:
+    """A soft alpha matte for one photo.
+
+    Attributes
+    ----------
+    alpha : ndarray
+        float32 HxW in [0, 1]: 1 is subject, 0 is background, values between are partial
+        coverage (hair, motion blur, anti-aliased edges).
+    foreground : ndarray
+        float32 HxWx3 in [0, 1]: the subject's colours with the background's colour removed
+        from edge pixels (equal to the photo where no decontamination ran).
+    method : str
+        The method that produced ``alpha`` (for ``"auto"``, the one it picked).
+    timings : dict
+        Seconds spent in each step, e.g. ``{"neural": 0.03, "matting": 0.2}``.
+    """
+
+    alpha: np.ndarray
+    foreground: np.ndarray
+    method: str
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def mask(self) -> np.ndarray:
+        """Boolean HxW mask: ``alpha >= 0.5``."""
+        return self.alpha >= 0.5
+
+    def rgba(self) -> np.ndarray:
+        """The cut-out as HxWx4 uint8: decontaminated colours with alpha as the 4th channel."""
+        return np.dstack([to_uint8(self.foreground), to_uint8(self.alpha)])

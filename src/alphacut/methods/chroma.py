@@ -1,0 +1,235 @@
+"""Green/blue-screen keying with a soft alpha and spill suppression.
+
+The classic keyer thresholds hue/saturation/value (``cv2.inRange``) and gives a binary mask
+with a green fringe. Here alpha comes from the distance between each pixel's chroma and the
+screen's chroma in the YCbCr plane, with a tolerance (pixels that are the screen) and a
+softness ramp (pixels partly covering it), so hair and motion blur keep partial coverage.
+Brightness is ignored, which makes the key robust to uneven lighting of the screen.
+The key colour is estimated from the image border unless given.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from alphacut.imageops import as_float_rgb
+
+__all__ = ["chroma", "estimate_key_color", "despill", "unmix_background"]
+
+# BT.601 chroma: Cb and Cr of an RGB colour in [0, 1], centred on 0 for grey.
+_CHROMA = np.array([[-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], dtype=np.float32).T
+
+
+def _chroma(rgb: np.ndarray) -> np.ndarray:
+    return rgb @ _CHROMA
+
+
+def _border(image: np.ndarray, width: int) -> np.ndarray:
+    return np.concatenate(
+        [
+            image[:width].reshape(-1, 3),
+            image[-width:].reshape(-1, 3),
+            image[:, :width].reshape(-1, 3),
+            image[:, -width:].reshape(-1, 3),
+        ]
+    )
+
+
+def estimate_key_color(
+    image: np.ndarray, *, border: float = 0.03, min_coverage: float = 0.8
+) -> tuple[float, float, float] | None:
+    """Estimate the screen colour from the photo's border, or ``None`` when there is none.
+
+    The border counts as a screen when most of its pixels share one strongly saturated,
+    green- or blue-dominant chroma.
+
+    Parameters
+    ----------
+    image : ndarray
+        RGB photo (uint8 or float in [0, 1]).
+    border : float
+        Width of the border strip as a fraction of the short side.
+    min_coverage : float
+        Fraction of border pixels that must match the key for it to count as a screen.
+
+    Returns
+    -------
+    tuple of float or None
+        The key colour as RGB in [0, 1].
+
+    Examples
+    --------
+    >>> green = np.zeros((64, 64, 3), np.uint8); green[..., 1] = 200
+    >>> [round(c, 2) for c in estimate_key_color(green)]
+    [0.0, 0.78, 0.0]
+    """
+    rgb = as_float_rgb(image)
+    width = max(1, int(round(border * min(rgb.shape[:2]))))
+    pixels = _border(rgb, width)
+    key = np.median(pixels, axis=0)
+    chroma = _chroma(pixels)
+    key_chroma = _chroma(key)
+    saturation = float(np.linalg.norm(key_chroma))
+    dominant = int(np.argmax(key))
+    others = np.delete(key, dominant)
+    if dominant == 0 or saturation < 0.12 or key[dominant] - others.max() < 0.15:
+        return None
+    distance = np.linalg.norm(chroma - key_chroma, axis=1)
+    if np.mean(distance < 0.4 * saturation) < min_coverage:
+        return None
+    return tuple(float(c) for c in key)
+
+
+def _local_background(image: np.ndarray, weight: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Smooth estimate of the screen's colour everywhere, from the pixels known to be screen.
+
+    Normalised convolution at low resolution: screens are lit unevenly, and using the
+    local screen colour rather than one global key keeps shadows and gradients keyed out.
+    """
+    height, width = weight.shape
+    scale = 64 / max(height, width)
+    small = (max(4, round(width * scale)), max(4, round(height * scale)))
+    img_small = cv2.resize(image * weight[..., None], small, interpolation=cv2.INTER_AREA)
+    w_small = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
+    sigma = 6.0
+    num = cv2.GaussianBlur(img_small, (0, 0), sigma)
+    den = cv2.GaussianBlur(w_small, (0, 0), sigma)[..., None]
+    local = np.where(den > 1e-3, num / np.maximum(den, 1e-6), fallback[None, None, :])
+    return cv2.resize(local.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def chroma(
+    image: np.ndarray,
+    *,
+    key_color: tuple[float, float, float] | None = None,
+    tolerance: float | None = None,
+    softness: float | None = None,
+    local_key: bool = True,
+) -> np.ndarray:
+    """Soft alpha of a subject in front of a green or blue screen.
+
+    Parameters
+    ----------
+    image : ndarray
+        RGB photo, uint8 or float in [0, 1].
+    key_color : tuple of float, optional
+        Screen colour as RGB in [0, 1] (or 0..255 ints); estimated from the border if omitted.
+    tolerance : float, optional
+        Chroma distance (in units of the key's own saturation) under which a pixel is pure
+        screen. Default: from the spread of the screen's pixels, so noise keys out.
+    softness : float, optional
+        Width of the ramp from transparent to opaque, in the same units. Default 0.6.
+    local_key : bool
+        Follow lighting variations of the screen (a second pass against a smooth local
+        estimate of the screen colour).
+
+    Returns
+    -------
+    ndarray
+        float32 HxW alpha in [0, 1].
+
+    Examples
+    --------
+    >>> img = np.zeros((32, 32, 3), np.float32); img[..., 1] = 0.8
+    >>> img[8:24, 8:24] = 0.5
+    >>> a = chroma(img)
+    >>> float(a[16, 16]), float(a[0, 0])
+    (1.0, 0.0)
+    """
+    rgb = as_float_rgb(image)
+    key = _resolve_key(rgb, key_color)
+    key_chroma = _chroma(key)
+    saturation = max(float(np.linalg.norm(key_chroma)), 1e-3)
+    chroma_map = _chroma(rgb)
+    distance = np.linalg.norm(chroma_map - key_chroma, axis=2) / saturation
+    if tolerance is None:
+        tolerance = _auto_tolerance(rgb, distance)
+    softness = 0.6 if softness is None else max(float(softness), 1e-3)
+    alpha = np.clip((distance - tolerance) / softness, 0.0, 1.0)
+    if local_key:
+        screen = (alpha <= 0).astype(np.float32)
+        if screen.mean() > 0.01:
+            local = _local_background(rgb, screen, key)
+            local_chroma = _chroma(local)
+            local_sat = np.maximum(np.linalg.norm(local_chroma, axis=2), 1e-3)
+            distance = np.linalg.norm(chroma_map - local_chroma, axis=2) / local_sat
+            alpha = np.clip((distance - tolerance) / softness, 0.0, 1.0)
+    return alpha.astype(np.float32)
+
+
+def _resolve_key(rgb: np.ndarray, key_color) -> np.ndarray:
+    if key_color is None:
+        estimated = estimate_key_color(rgb, min_coverage=0.5)
+        if estimated is None:
+            raise ValueError("no green or blue screen found along the image border; pass key_color")
+        return np.asarray(estimated, np.float32)
+    key = np.asarray(key_color, np.float32)
+    if key.shape != (3,):
+        raise ValueError(f"key_color must be an RGB triple, got {key_color!r}")
+    return key / 255 if key.max() > 1 else key
+
+
+def _auto_tolerance(rgb: np.ndarray, distance: np.ndarray) -> float:
+    # The screen's own spread (noise, wrinkles) as seen on the border sets the tolerance;
+    # a high percentile keeps nearly all screen pixels fully transparent.
+    width = max(1, int(round(0.03 * min(rgb.shape[:2]))))
+    border = np.concatenate(
+        [
+            distance[:width].ravel(),
+            distance[-width:].ravel(),
+            distance[:, :width].ravel(),
+            distance[:, -width:].ravel(),
+        ]
+    )
+    screen_like = border[border < 0.5]
+    if screen_like.size == 0:
+        return 0.15
+    return float(np.clip(np.percentile(screen_like, 99) * 1.2, 0.05, 0.4))
+
+
+def unmix_background(
+    image: np.ndarray, alpha: np.ndarray, background: np.ndarray | tuple[float, float, float]
+) -> np.ndarray:
+    """Foreground colours with a known background removed: F = (I - (1 - α) B) / α.
+
+    Exact for the compositing model where the background colour is known, as it is behind a
+    screen. Pixels with very small alpha keep the photo's colour (their colour barely shows).
+    """
+    rgb = as_float_rgb(image)
+    a = np.asarray(alpha, np.float32)[..., None]
+    bg = np.asarray(background, np.float32)
+    if bg.ndim == 1:
+        bg = bg[None, None, :]
+    fg = (rgb - (1 - a) * bg) / np.maximum(a, 1e-3)
+    return np.where(a > 0.05, np.clip(fg, 0.0, 1.0), rgb).astype(np.float32)
+
+
+def despill(image: np.ndarray, key_color: tuple[float, float, float]) -> np.ndarray:
+    """Suppress the screen's colour cast: cap the key channel at the max of the other two.
+
+    This is the standard "green limited by max(R, B)" despill, generalised to whichever
+    channel dominates the key. It leaves colours without excess key colour unchanged.
+
+    Examples
+    --------
+    >>> despill(np.array([[[0.2, 0.9, 0.4]]], np.float32), (0, 1, 0)).tolist()
+    [[[0.20000000298023224, 0.4000000059604645, 0.4000000059604645]]]
+    """
+    rgb = as_float_rgb(image)
+    channel = int(np.argmax(np.asarray(key_color, np.float32)))
+    others = [c for c in range(3) if c != channel]
+    limit = np.maximum(rgb[..., others[0]], rgb[..., others[1]])
+    rgb[..., channel] = np.minimum(rgb[..., channel], limit)
+    return rgb
+
+
+def keyed_foreground(
+    image: np.ndarray, alpha: np.ndarray, key_color: tuple[float, float, float] | None = None
+) -> np.ndarray:
+    """Decontaminated foreground for a keyed photo: unmix the local screen colour, despill."""
+    rgb = as_float_rgb(image)
+    key = _resolve_key(rgb, key_color)
+    screen = (np.asarray(alpha) <= 0).astype(np.float32)
+    background = _local_background(rgb, screen, key) if screen.mean() > 0.01 else key
+    return despill(unmix_background(rgb, alpha, background), tuple(key))
