@@ -1,0 +1,204 @@
+"""How far apart two mattes are: the numbers behind "compare methods".
+
+Pure numpy, so any front end (napari's compare widget, benchmarks, notebooks) reports the
+same figures. Masks are ``alpha >= 0.5``, as :attr:`alphacut.Matte.mask`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from itertools import combinations
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "Agreement",
+    "agreement_table",
+    "as_truth_alpha",
+    "disagreement",
+    "iou",
+    "mean_abs_diff",
+]
+
+MASK_THRESHOLD = 0.5
+
+
+def _alpha(array: np.ndarray) -> np.ndarray:
+    array = np.asarray(array)
+    if array.dtype == bool:
+        return array.astype(np.float32)
+    return np.asarray(array, np.float32)
+
+
+def _same_shape(a: np.ndarray, b: np.ndarray) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"mattes differ in shape: {a.shape} and {b.shape}")
+
+
+def iou(a: np.ndarray, b: np.ndarray, *, threshold: float = MASK_THRESHOLD) -> float:
+    """Intersection over union of the masks ``a >= threshold`` and ``b >= threshold``.
+
+    Parameters
+    ----------
+    a, b : ndarray
+        HxW alphas in [0, 1] (or boolean masks) of the same shape.
+    threshold : float
+        Alpha at and above which a pixel belongs to the mask.
+
+    Returns
+    -------
+    float
+        In [0, 1]; 1 when both masks are empty (they agree that there is no subject).
+
+    Examples
+    --------
+    >>> a = np.zeros((4, 4)); a[:2] = 1
+    >>> b = np.zeros((4, 4)); b[:, :2] = 1
+    >>> iou(a, b)
+    0.3333333333333333
+    """
+    a, b = _alpha(a), _alpha(b)
+    _same_shape(a, b)
+    mask_a, mask_b = a >= threshold, b >= threshold
+    union = np.count_nonzero(mask_a | mask_b)
+    if union == 0:
+        return 1.0
+    return float(np.count_nonzero(mask_a & mask_b) / union)
+
+
+def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference of two alphas, ``mean |a - b|`` (the MAE against a truth).
+
+    Examples
+    --------
+    >>> mean_abs_diff(np.zeros((2, 2)), np.full((2, 2), 0.25))
+    0.25
+    """
+    a, b = _alpha(a), _alpha(b)
+    _same_shape(a, b)
+    return float(np.mean(np.abs(a - b), dtype=np.float64))
+
+
+def disagreement(alphas: Mapping[str, np.ndarray] | list[np.ndarray]) -> np.ndarray:
+    """Per-pixel spread of several alphas: ``max - min`` across them.
+
+    0 where every matte gives the pixel the same alpha, 1 where one calls it pure subject
+    and another pure background; edges where the methods only differ in softness show as
+    faint lines, whole regions one method misses as solid areas.
+
+    Parameters
+    ----------
+    alphas : mapping or list of ndarray
+        HxW alphas of the same shape.
+
+    Returns
+    -------
+    ndarray
+        float32 HxW in [0, 1] (zeros for a single matte).
+
+    Examples
+    --------
+    >>> disagreement([np.zeros((1, 2)), np.array([[0.0, 1.0]]), np.array([[0.5, 1.0]])])
+    array([[0.5, 1. ]], dtype=float32)
+    """
+    values = list(alphas.values()) if isinstance(alphas, Mapping) else list(alphas)
+    if not values:
+        raise ValueError("disagreement needs at least one matte")
+    first = _alpha(values[0])
+    low, high = first.copy(), first.copy()
+    for value in values[1:]:
+        value = _alpha(value)
+        _same_shape(first, value)
+        np.minimum(low, value, out=low)
+        np.maximum(high, value, out=high)
+    return np.clip(high - low, 0.0, 1.0).astype(np.float32)
+
+
+class Agreement(NamedTuple):
+    """One row of :func:`agreement_table`: how closely matte ``first`` matches ``second``."""
+
+    first: str
+    second: str
+    iou: float
+    mean_abs_diff: float
+
+
+def agreement_table(
+    alphas: Mapping[str, np.ndarray],
+    truth: np.ndarray | None = None,
+    *,
+    truth_name: str = "ground truth",
+) -> list[Agreement]:
+    """IoU and mean |Δα| for every pair of mattes, and for each matte against a truth.
+
+    Parameters
+    ----------
+    alphas : mapping of str to ndarray
+        Named HxW alphas of the same shape, in display order.
+    truth : ndarray, optional
+        The true alpha (see :func:`as_truth_alpha`). When given, its rows come first, one
+        per matte, with the truth as ``second``: their mean |Δα| is the MAE.
+    truth_name : str
+        Name of the truth in the rows.
+
+    Returns
+    -------
+    list of Agreement
+
+    Examples
+    --------
+    >>> a = np.zeros((2, 2)); b = np.eye(2)
+    >>> [(row.first, row.second, row.iou, row.mean_abs_diff)
+    ...  for row in agreement_table({"a": a, "b": b}, truth=b)]
+    [('a', 'ground truth', 0.0, 0.5), ('b', 'ground truth', 1.0, 0.0), ('a', 'b', 0.0, 0.5)]
+    """
+    rows = []
+    if truth is not None:
+        truth = _alpha(truth)
+        for name, alpha in alphas.items():
+            rows.append(Agreement(name, truth_name, iou(alpha, truth), mean_abs_diff(alpha, truth)))
+    for (name_a, a), (name_b, b) in combinations(alphas.items(), 2):
+        rows.append(Agreement(name_a, name_b, iou(a, b), mean_abs_diff(a, b)))
+    return rows
+
+
+def as_truth_alpha(array: np.ndarray, *, labels: bool = False) -> np.ndarray:
+    """A ground truth as float32 HxW alpha in [0, 1].
+
+    Parameters
+    ----------
+    array : ndarray
+        HxW (or HxWxC, whose first channel is used) truth. With ``labels``, any non-zero
+        label is subject. Otherwise an image: uint8 and uint16 are scaled to [0, 1], bool
+        is 0/1, and floats are taken as alpha (clipped to [0, 1]).
+    labels : bool
+        Whether ``array`` holds labels (a segmentation) rather than an alpha image.
+
+    Returns
+    -------
+    ndarray
+        float32 HxW.
+
+    Examples
+    --------
+    >>> as_truth_alpha(np.array([[0, 3]]), labels=True).tolist()
+    [[0.0, 1.0]]
+    >>> as_truth_alpha(np.array([[0, 255]], np.uint8)).tolist()
+    [[0.0, 1.0]]
+    """
+    array = np.asarray(array)
+    if array.ndim == 3:
+        array = array[..., 0]
+    if array.ndim != 2:
+        raise ValueError(f"a ground truth must be HxW, got shape {array.shape}")
+    if labels or array.dtype == bool:
+        return (array != 0).astype(np.float32)
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / np.float32(255)
+    if array.dtype == np.uint16:
+        return array.astype(np.float32) / np.float32(65535)
+    if np.issubdtype(array.dtype, np.integer):
+        # Integer images other than 8/16-bit are masks in practice (0/1 or 0/255).
+        return (array > 0).astype(np.float32)
+    return np.clip(np.nan_to_num(array.astype(np.float32)), 0.0, 1.0)

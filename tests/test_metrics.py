@@ -1,0 +1,89 @@
+"""The comparison metrics against hand-computed values."""
+
+import numpy as np
+import pytest
+
+from alphacut.metrics import (
+    agreement_table,
+    as_truth_alpha,
+    disagreement,
+    iou,
+    mean_abs_diff,
+)
+
+
+def test_iou_counts_pixels_at_and_above_half():
+    a = np.array([[0.5, 0.49, 1.0, 0.0]])
+    b = np.array([[1.0, 1.0, 0.5, 0.0]])
+    # masks: a = [1, 0, 1, 0], b = [1, 1, 1, 0] -> 2 shared of 3
+    assert iou(a, b) == pytest.approx(2 / 3)
+    assert iou(a, a) == 1.0
+
+
+def test_iou_of_two_empty_masks_is_agreement():
+    assert iou(np.zeros((3, 3)), np.zeros((3, 3))) == 1.0
+    assert iou(np.zeros((3, 3)), np.ones((3, 3))) == 0.0
+
+
+def test_iou_accepts_boolean_masks():
+    mask = np.eye(4, dtype=bool)
+    assert iou(mask, mask.astype(np.float32)) == 1.0
+
+
+def test_mean_abs_diff():
+    a = np.array([[0.0, 1.0], [0.25, 0.5]], np.float32)
+    b = np.array([[1.0, 1.0], [0.75, 0.5]], np.float32)
+    assert mean_abs_diff(a, b) == pytest.approx((1 + 0 + 0.5 + 0) / 4)
+    assert isinstance(mean_abs_diff(a, b), float)
+
+
+@pytest.mark.parametrize("func", [iou, mean_abs_diff])
+def test_shape_mismatch_is_an_error(func):
+    with pytest.raises(ValueError, match="shape"):
+        func(np.zeros((2, 2)), np.zeros((2, 3)))
+
+
+def test_disagreement_is_the_spread():
+    alphas = {
+        "a": np.array([[0.0, 0.2, 1.0]]),
+        "b": np.array([[0.0, 0.6, 0.0]]),
+        "c": np.array([[0.0, 0.4, 0.5]]),
+    }
+    spread = disagreement(alphas)
+    assert spread.dtype == np.float32
+    np.testing.assert_allclose(spread, [[0.0, 0.4, 1.0]], atol=1e-6)
+    np.testing.assert_array_equal(disagreement([alphas["a"]]), 0)
+    with pytest.raises(ValueError):
+        disagreement([])
+
+
+def test_agreement_table_pairs_and_truth():
+    rng = np.random.default_rng(0)
+    alphas = {name: rng.random((8, 8)) for name in ("x", "y", "z")}
+    truth = rng.random((8, 8))
+    rows = agreement_table(alphas, truth)
+    assert [(r.first, r.second) for r in rows] == [
+        ("x", "ground truth"),
+        ("y", "ground truth"),
+        ("z", "ground truth"),
+        ("x", "y"),
+        ("x", "z"),
+        ("y", "z"),
+    ]
+    assert rows[4].iou == pytest.approx(iou(alphas["x"], alphas["z"]))
+    assert rows[1].mean_abs_diff == pytest.approx(np.abs(alphas["y"] - truth).mean())
+    assert len(agreement_table(alphas)) == 3
+
+
+def test_truth_conversions():
+    labels = np.array([[0, 1, 7]], np.int32)
+    np.testing.assert_array_equal(as_truth_alpha(labels, labels=True), [[0, 1, 1]])
+    np.testing.assert_allclose(as_truth_alpha(np.array([[0, 51, 255]], np.uint8)), [[0, 0.2, 1]])
+    np.testing.assert_allclose(as_truth_alpha(np.array([[0, 65535]], np.uint16)), [[0, 1]])
+    np.testing.assert_allclose(as_truth_alpha(np.array([[-1.0, 0.3, 2.0]])), [[0, 0.3, 1]])
+    np.testing.assert_array_equal(as_truth_alpha(np.array([[0, 255]], np.int64)), [[0, 1]])
+    rgb = np.zeros((2, 2, 3), np.uint8)
+    rgb[0, 0] = 255
+    assert as_truth_alpha(rgb).shape == (2, 2)
+    with pytest.raises(ValueError):
+        as_truth_alpha(np.zeros((2, 2, 2, 2)))
