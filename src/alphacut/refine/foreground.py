@@ -1,0 +1,155 @@
+"""Colour decontamination: the foreground colour of edge pixels without the background mixed in.
+
+An edge pixel is ``I = alpha F + (1 - alpha) B``; placed on a new background it still
+carries ``B`` unless ``F`` is estimated. Blur-fusion (Forte and Pitié 2021, "Approximate
+Fast Foreground Colour Estimation") does it with box filters: local alpha-weighted means of
+the foreground and background are corrected by the residual of the compositing equation,
+once with a wide box and once with a narrow one. Measured against pymatting's multi-level
+``estimate_foreground_ml`` on synthetic composites (benchmarks/matting.py) it is as accurate
+and costs a few box-filter passes, so it needs no solver and no JIT.
+
+Large photos are processed in horizontal strips with a halo as tall as the boxes reach,
+which gives the same result as one pass over the photo at a fraction of the memory.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from alphacut.refine._convert import as_alpha, as_float_rgb
+
+__all__ = ["estimate_foreground"]
+
+_EPS = 1e-5  # keeps the alpha-weighted means finite where a box holds no foreground
+_WIDE_CELLS = 15  # the wide box is computed on a grid this many cells across
+
+
+def _box(array: np.ndarray, size: int) -> np.ndarray:
+    return cv2.blur(array, (size, size), borderType=cv2.BORDER_REFLECT)
+
+
+def _means(fg, bg, alpha, size):
+    """Alpha-weighted local means of the foreground and (1 - alpha)-weighted of the background."""
+    a = alpha[..., None]
+    mean_alpha = _box(alpha, size)[..., None]
+    mean_fg = _box(fg * a, size)
+    mean_fg /= mean_alpha + _EPS
+    mean_bg = _box(bg * (1.0 - a), size)
+    mean_bg /= 1.0 - mean_alpha + _EPS
+    return mean_fg, mean_bg
+
+
+def _correct(image, alpha, mean_fg, mean_bg):
+    """mean_fg + alpha (image - alpha mean_fg - (1 - alpha) mean_bg), clipped to [0, 1]."""
+    fg = image - mean_bg
+    fg -= alpha * (mean_fg - mean_bg)
+    fg *= alpha
+    fg += mean_fg
+    np.maximum(fg, 0.0, out=fg)
+    return np.minimum(fg, 1.0, out=fg)
+
+
+def _narrow_pass(image, alpha, wide_means, size):
+    """Both corrections for one strip; only partial pixels change, so only they are solved."""
+    out = image.copy()
+    # Flat indices: gathering with them is several times faster than boolean masks.
+    index = np.flatnonzero((alpha > 0) & (alpha < 1))
+    if index.size == 0:
+        return out
+    flat = image.reshape(-1, 3)
+    a = alpha.reshape(-1).take(index)[:, None]
+    colours = flat.take(index, axis=0)
+    means = wide_means.reshape(-1, 6).take(index, axis=0)
+    fg1 = _correct(colours, a, means[:, :3], means[:, 3:])
+    # Narrow pass: Forte and Pitié re-blur the wide background, not a new estimate; the
+    # first foreground equals the image where alpha is 1 and is weighted out where it is 0.
+    weighted_fg = image * alpha[..., None]
+    weighted_fg.reshape(-1, 3)[index] = fg1 * a
+    weighted_bg = wide_means[..., 3:] * (1.0 - alpha[..., None])
+    mean_alpha = _box(alpha, size).reshape(-1).take(index)[:, None]
+    mean_fg = _box(weighted_fg, size).reshape(-1, 3).take(index, axis=0) / (mean_alpha + _EPS)
+    mean_bg = _box(weighted_bg, size).reshape(-1, 3).take(index, axis=0)
+    mean_bg /= 1.0 - mean_alpha + _EPS
+    out.reshape(-1, 3)[index] = _correct(colours, a, mean_fg, mean_bg)
+    return out
+
+
+def estimate_foreground(
+    image: np.ndarray,
+    alpha: np.ndarray,
+    *,
+    sizes: tuple[int, int] = (91, 7),
+    strip_rows: int = 512,
+) -> np.ndarray:
+    """Estimate the decontaminated foreground colours of ``image`` given its ``alpha``.
+
+    Parameters
+    ----------
+    image : ndarray
+        HxWx3 RGB, uint8 or float in [0, 1].
+    alpha : ndarray
+        HxW alpha in [0, 1] (float) or 0..255 (uint8).
+    sizes : tuple of int
+        Box sizes of the wide and the narrow blur-fusion pass (Forte and Pitié: 90, 6).
+    strip_rows : int
+        Rows processed at once in the narrow pass; bounds the memory on big photos.
+
+    Returns
+    -------
+    ndarray
+        float32 HxWx3 in [0, 1]. Equal to the image where alpha is 1 and in rows with no
+        partial alpha nearby; elsewhere the estimated foreground colour.
+
+    Examples
+    --------
+    >>> ramp = np.tile(np.linspace(0, 1, 64), (8, 1))
+    >>> red, blue = np.array([1.0, 0, 0]), np.array([0, 0, 1.0])
+    >>> image = ramp[..., None] * red + (1 - ramp[..., None]) * blue
+    >>> fg = estimate_foreground(image, ramp)
+    >>> bool(np.abs(fg[:, 20:] - red).max() < 0.05)
+    True
+    """
+    rgb = as_float_rgb(image)
+    alpha = as_alpha(alpha)
+    if rgb.shape[:2] != alpha.shape:
+        raise ValueError(f"image {rgb.shape[:2]} and alpha {alpha.shape} differ in size")
+    wide, narrow = (int(s) | 1 for s in sizes)  # odd boxes stay centred on the pixel
+    h, w = alpha.shape
+
+    # Wide pass. Its means are box averages over ~90 px, smooth enough to compute on a grid
+    # of wide/15-pixel cells and interpolate back: 200x fewer operations on a 12 MP photo.
+    cell = max(1, wide // _WIDE_CELLS)
+    small = (max(1, round(w / cell)), max(1, round(h / cell)))
+    small_rgb = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA)
+    small_alpha = cv2.resize(alpha, small, interpolation=cv2.INTER_AREA)
+    small_box = max(1, round(wide / cell)) | 1
+    mean_fg, mean_bg = _means(small_rgb, small_rgb, small_alpha, small_box)
+    wide_means = np.concatenate([mean_fg, mean_bg], axis=-1)
+
+    halo = narrow // 2 + 1
+    strip_rows = max(int(strip_rows), halo)
+    partial = ((alpha > 0) & (alpha < 1)).any(axis=1)
+    map_x = ((np.arange(w, dtype=np.float32) + 0.5) * (small[0] / w) - 0.5)[None, :]
+    out = rgb  # a private copy (as_float_rgb): overwritten in place, strip by strip
+    pending = None  # (top, bottom, result) written once the next strip has read its halo
+    for top in range(0, h, strip_rows):
+        bottom = min(top + strip_rows, h)
+        lo, hi = max(top - halo, 0), min(bottom + halo, h)
+        result = None
+        if partial[lo:hi].any():
+            ys = (np.arange(lo, hi, dtype=np.float32) + 0.5) * (small[1] / h) - 0.5
+            means = cv2.remap(
+                wide_means,
+                np.broadcast_to(map_x, (hi - lo, w)),
+                np.broadcast_to(ys[:, None], (hi - lo, w)).copy(),
+                cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+            result = _narrow_pass(rgb[lo:hi], alpha[lo:hi], means, narrow)[top - lo : bottom - lo]
+        if pending is not None:
+            out[pending[0] : pending[1]] = pending[2]
+        pending = (top, bottom, result) if result is not None else None
+    if pending is not None:
+        out[pending[0] : pending[1]] = pending[2]
+    return out

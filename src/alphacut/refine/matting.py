@@ -1,0 +1,265 @@
+"""Alpha matting from an image and a trimap: closed-form matting solved on the unknown band.
+
+Closed-form matting (Levin, Lischinski and Weiss 2008) is what rembg and others run today,
+through pymatting, on the whole photo: pymatting allocates its Laplacian for every pixel,
+so time and memory follow the photo, not the edge. Here the Laplacian is built only for
+the windows that touch an unknown pixel, inside the bounding box of the band, so the cost
+follows the band; the solution is the same closed-form one (same windows, same solver).
+
+When the band holds more unknown pixels than ``max_unknown``, the system is solved on a
+reduced copy of the photo and brought back to full resolution through the closed-form
+model itself: in every small window alpha is a linear function of the colour,
+``alpha ≈ a·I + b``; ``a`` and ``b`` are fitted at the coarse scale, interpolated, and
+applied to the full-resolution colours of the band, which restores hair-sized detail that
+the coarse solve cannot hold (He and Sun's fast guided filter uses the same device).
+
+Finally alpha is snapped to 0 or 1 within ``snap`` of either end: the solver leaves a faint
+haze over definite regions of the band (colour-line violations), and measured on the
+alphamatting.com photos, removing it lowers SAD on both trimap sets.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import scipy.sparse
+from scipy.ndimage import map_coordinates
+
+from alphacut.refine._convert import as_trimap, read_float_rgb
+
+__all__ = ["estimate_alpha", "matting_laplacian"]
+
+
+def matting_laplacian(
+    image: np.ndarray, unknown: np.ndarray, *, radius: int = 1, epsilon: float = 1e-7
+) -> scipy.sparse.csr_matrix:
+    """Closed-form matting Laplacian over the windows that touch an ``unknown`` pixel.
+
+    Parameters
+    ----------
+    image : ndarray
+        float HxWx3 in [0, 1].
+    unknown : ndarray
+        bool HxW; only windows containing one of these pixels contribute, which leaves the
+        rows of the unknown pixels exact and the cost proportional to the band.
+    radius : int
+        Window radius; windows are ``(2 radius + 1)²`` and centred at least ``radius``
+        pixels from the border, as in pymatting's ``cf_laplacian``.
+    epsilon : float
+        Regularisation of the colour covariance of each window.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        (H·W)x(H·W), pixels in row-major order.
+
+    Examples
+    --------
+    >>> image = np.random.default_rng(0).random((6, 6, 3))
+    >>> L = matting_laplacian(image, np.ones((6, 6), bool))
+    >>> bool(np.allclose(L @ np.ones(36), 0))  # constants are in the null space
+    True
+    """
+    h, w = unknown.shape
+    size = 2 * radius + 1
+    area = size * size
+    centres = cv2.dilate(unknown.astype(np.uint8), np.ones((size, size), np.uint8)) > 0
+    centres[:radius], centres[h - radius :] = False, False
+    centres[:, :radius], centres[:, w - radius :] = False, False
+    cy, cx = np.nonzero(centres)
+    offsets = [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
+
+    colours = np.stack([image[cy + dy, cx + dx] for dy, dx in offsets], axis=1).astype(np.float64)
+    colours -= colours.mean(axis=1, keepdims=True)
+    cov = np.einsum("mki,mkj->mij", colours, colours) / area
+    cov += (epsilon / area) * np.eye(3)
+    weighted = colours @ np.linalg.inv(cov)
+    values = weighted @ colours.transpose(0, 2, 1)
+    values += 1.0
+    values /= -area
+    values += np.eye(area)
+
+    index = np.stack([(cy + dy) * w + (cx + dx) for dy, dx in offsets], axis=1)
+    index = index.astype(np.int32 if h * w < 2**31 else np.int64)
+    rows = np.broadcast_to(index[:, :, None], values.shape).ravel()
+    cols = np.broadcast_to(index[:, None, :], values.shape).ravel()
+    # coo -> csr sums the overlapping windows' contributions.
+    return scipy.sparse.csr_matrix((values.ravel(), (rows, cols)), shape=(h * w, h * w))
+
+
+def _solve_band(
+    image: np.ndarray, trimap: np.ndarray, radius: int, epsilon: float, rtol: float
+) -> np.ndarray:
+    """Closed-form alpha (float64 HxW) with the trimap's known values as boundary conditions."""
+    from pymatting import cg, ichol  # deferred: pymatting's import costs ~0.5 s
+
+    unknown = (trimap > 0) & (trimap < 1)
+    alpha = trimap.astype(np.float64)
+    if not unknown.any():
+        return alpha
+    # Only the band's bounding box, grown by one window either side, influences the solve.
+    ys, xs = np.nonzero(unknown)
+    grow = 2 * radius
+    y0, y1 = max(ys.min() - grow, 0), min(ys.max() + grow + 1, trimap.shape[0])
+    x0, x1 = max(xs.min() - grow, 0), min(xs.max() + grow + 1, trimap.shape[1])
+    crop_unknown = unknown[y0:y1, x0:x1]
+    lap = matting_laplacian(image[y0:y1, x0:x1], crop_unknown, radius=radius, epsilon=epsilon)
+    u = crop_unknown.ravel()
+    rows = lap[u]
+    lap_uu = rows[:, u].tocsr()
+    known_fg = (trimap[y0:y1, x0:x1].ravel()[~u] >= 1).astype(np.float64)
+    rhs = -(rows[:, ~u] @ known_fg)
+    del lap, rows
+    # Incomplete Cholesky keeps CG to a few hundred iterations even at epsilon = 1e-7;
+    # a smaller max_nnz than pymatting's 4 GB default keeps the reservation modest.
+    precondition = ichol(lap_uu, max_nnz=max(40 * lap_uu.nnz, 1_000_000))
+    solution = cg(lap_uu, rhs, M=precondition, rtol=rtol, maxiter=10_000)
+    alpha[y0:y1, x0:x1][crop_unknown] = solution
+    return np.clip(alpha, 0.0, 1.0)
+
+
+def _box(array: np.ndarray, radius: int) -> np.ndarray:
+    size = 2 * radius + 1
+    return cv2.boxFilter(array, -1, (size, size), borderType=cv2.BORDER_REFLECT)
+
+
+def _linear_model(
+    image: np.ndarray, alpha: np.ndarray, radius: int, epsilon: float
+) -> np.ndarray:
+    """Window-averaged coefficients (HxWx4: a_r, a_g, a_b, b) with alpha ≈ a·I + b locally."""
+    image = image.astype(np.float64)
+    alpha = alpha.astype(np.float64)
+    mean_i = _box(image, radius)
+    mean_a = _box(alpha, radius)
+    cov_ia = _box(image * alpha[..., None], radius) - mean_i * mean_a[..., None]
+    cov = {}
+    for i in range(3):
+        for j in range(i, 3):
+            cov[i, j] = _box(image[..., i] * image[..., j], radius) - mean_i[..., i] * mean_i[..., j]
+    # Closed-form inverse of the regularised 3x3 colour covariance for all pixels at once;
+    # np.linalg.solve on stacked 3x3 systems is several times slower.
+    s00, s01, s02 = cov[0, 0] + epsilon, cov[0, 1], cov[0, 2]
+    s11, s12, s22 = cov[1, 1] + epsilon, cov[1, 2], cov[2, 2] + epsilon
+    i00, i01, i02 = s11 * s22 - s12 * s12, s02 * s12 - s01 * s22, s01 * s12 - s02 * s11
+    i11, i12, i22 = s00 * s22 - s02 * s02, s01 * s02 - s00 * s12, s00 * s11 - s01 * s01
+    det = s00 * i00 + s01 * i01 + s02 * i02
+    c0, c1, c2 = cov_ia[..., 0], cov_ia[..., 1], cov_ia[..., 2]
+    a = np.stack(
+        [i00 * c0 + i01 * c1 + i02 * c2, i01 * c0 + i11 * c1 + i12 * c2, i02 * c0 + i12 * c1 + i22 * c2],
+        axis=-1,
+    )
+    a /= det[..., None]
+    b = mean_a - np.einsum("hwc,hwc->hw", a, mean_i)
+    coeffs = np.concatenate([a, b[..., None]], axis=-1)
+    # Averaging over all windows that cover a pixel, as the guided filter does.
+    return _box(coeffs, radius).astype(np.float32)
+
+
+def _coarse_to_fine(
+    image: np.ndarray,
+    trimap: np.ndarray,
+    scale: float,
+    radius: int,
+    epsilon: float,
+    rtol: float,
+    model_radius: int,
+    model_epsilon: float,
+) -> np.ndarray:
+    h, w = trimap.shape
+    size = (max(round(w * scale), 2 * radius + 2), max(round(h * scale), 2 * radius + 2))
+    small_image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    # Area-averaging the trimap keeps a coarse pixel definite only if all its fine pixels are.
+    small_trimap = cv2.resize(trimap, size, interpolation=cv2.INTER_AREA)
+    small_trimap[(small_trimap > 1e-6) & (small_trimap < 1 - 1e-6)] = 0.5
+    small_trimap = np.round(small_trimap * 2) / 2
+    small_alpha = _solve_band(small_image, small_trimap, radius, epsilon, rtol)
+    coeffs = _linear_model(small_image, small_alpha, model_radius, model_epsilon)
+
+    alpha = trimap.copy()
+    ys, xs = np.nonzero((trimap > 0) & (trimap < 1))
+    # Pixel centres of the full image in the coarse image's pixel coordinates.
+    cys = (ys + 0.5) * (size[1] / h) - 0.5
+    cxs = (xs + 0.5) * (size[0] / w) - 0.5
+    coords = np.stack([cys, cxs])
+    del cys, cxs
+    colours = image[ys, xs]
+    value = np.zeros(ys.size, np.float32)
+    for c in range(3):
+        value += map_coordinates(coeffs[..., c], coords, order=1, mode="nearest") * colours[:, c]
+    value += map_coordinates(coeffs[..., 3], coords, order=1, mode="nearest")
+    alpha[ys, xs] = np.clip(value, 0.0, 1.0)
+    return alpha
+
+
+def estimate_alpha(
+    image: np.ndarray,
+    trimap: np.ndarray,
+    *,
+    epsilon: float = 1e-7,
+    radius: int = 1,
+    max_unknown: int = 250_000,
+    max_pixels: int = 600_000,
+    snap: float = 0.05,
+    rtol: float = 1e-7,
+    model_radius: int = 1,
+    model_epsilon: float = 1e-6,
+) -> np.ndarray:
+    """Estimate alpha from an image and a trimap with closed-form matting on the unknown band.
+
+    Parameters
+    ----------
+    image : ndarray
+        HxWx3 RGB, uint8 or float in [0, 1].
+    trimap : ndarray
+        HxW; float with 0 = background, 1 = foreground and anything between = unknown (as
+        pymatting takes it), or uint8 0 / 128 / 255.
+    epsilon : float
+        Regularisation of the closed-form matting Laplacian (pymatting's default).
+    radius : int
+        Window radius of the matting Laplacian.
+    max_unknown, max_pixels : int
+        Above this many unknown pixels, or this many pixels in all, the system is solved on
+        a reduced copy of the photo (with at most this many) and the local linear model
+        brings alpha back to full resolution: this bounds time and memory on big photos.
+        Measured on the alphamatting.com photos (up to 0.58 MP), solving at full resolution
+        is the more accurate on trimap1, hence defaults that keep such photos whole; on a
+        12 MP photo the coarse solve takes ~3 s.
+    snap : float
+        Alpha within ``snap`` of 0 or 1 is set to 0 or 1; 0 disables.
+    rtol : float
+        Relative residual at which conjugate gradients stops.
+    model_radius, model_epsilon : int, float
+        Window radius and regularisation of the local linear model used for upsampling.
+
+    Returns
+    -------
+    ndarray
+        float32 HxW alpha in [0, 1]; equal to the trimap outside its unknown region.
+
+    Examples
+    --------
+    >>> ramp = np.tile(np.linspace(0, 1, 32), (16, 1))
+    >>> fg, bg = np.array([0.9, 0.2, 0.1]), np.array([0.1, 0.3, 0.8])
+    >>> image = ramp[..., None] * fg + (1 - ramp[..., None]) * bg
+    >>> trimap = np.full((16, 32), 0.5)
+    >>> trimap[:, :2], trimap[:, -2:] = 0, 1
+    >>> alpha = estimate_alpha(image, trimap, snap=0)
+    >>> bool(np.abs(alpha - ramp).max() < 0.01)
+    True
+    """
+    rgb = read_float_rgb(image)
+    trimap = as_trimap(trimap)
+    if rgb.shape[:2] != trimap.shape:
+        raise ValueError(f"image {rgb.shape[:2]} and trimap {trimap.shape} differ in size")
+    n_unknown = int(np.count_nonzero(trimap == 0.5))
+    scale = min(1.0, np.sqrt(max_unknown / max(n_unknown, 1)), np.sqrt(max_pixels / trimap.size))
+    if scale >= 1.0:
+        alpha = _solve_band(rgb, trimap, radius, epsilon, rtol).astype(np.float32)
+    else:
+        alpha = _coarse_to_fine(
+            rgb, trimap, scale, radius, epsilon, rtol, model_radius, model_epsilon
+        )
+    if snap > 0:
+        alpha[alpha < snap] = 0.0
+        alpha[alpha > 1.0 - snap] = 1.0
+    return alpha

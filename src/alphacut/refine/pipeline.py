@@ -1,0 +1,123 @@
+"""The refinement step of the core: coarse alpha -> trimap -> matting -> feather -> colours."""
+
+from __future__ import annotations
+
+import time
+from typing import NamedTuple
+
+import numpy as np
+
+from alphacut.refine._convert import as_alpha, as_float_rgb, as_trimap
+from alphacut.refine.feather import feather
+from alphacut.refine.foreground import estimate_foreground
+from alphacut.refine.matting import estimate_alpha
+from alphacut.refine.trimap import make_trimap
+
+__all__ = ["Refinement", "refine"]
+
+
+class Refinement(NamedTuple):
+    """Result of :func:`refine`."""
+
+    alpha: np.ndarray
+    """float32 HxW in [0, 1]."""
+    foreground: np.ndarray
+    """float32 HxWx3 in [0, 1]: decontaminated colours (the image where decontaminate=False)."""
+    trimap: np.ndarray
+    """float32 HxW with 0 / 0.5 / 1."""
+    timings: dict[str, float]
+    """Seconds per step: "trimap", "matting", "feather", "foreground"."""
+
+
+def refine(
+    image: np.ndarray,
+    alpha: np.ndarray,
+    *,
+    trimap: np.ndarray | None = None,
+    definite_foreground: np.ndarray | None = None,
+    definite_background: np.ndarray | None = None,
+    band: int | float | None = None,
+    thresholds: tuple[float, float] = (0.1, 0.9),
+    matting: bool = True,
+    feather_sigma: float = 1.0,
+    decontaminate: bool = True,
+) -> Refinement:
+    """Refine a coarse alpha at the edges and decontaminate the edge colours.
+
+    Parameters
+    ----------
+    image : ndarray
+        HxWx3 RGB, uint8 or float in [0, 1].
+    alpha : ndarray
+        HxW coarse soft alpha in [0, 1] (e.g. a network's output at full resolution).
+    trimap : ndarray, optional
+        Overrides the trimap derived from ``alpha`` (0 / 0.5 / 1 float or 0 / 128 / 255 uint8).
+    definite_foreground, definite_background : ndarray, optional
+        Boolean HxW masks forced into the trimap's foreground / background (user hints).
+    band : int, float or None
+        Unknown band width in pixels (int), or as a fraction of the short side (float < 1);
+        None = 2 % of the short side. See :func:`alphacut.refine.make_trimap`.
+    thresholds : tuple of float
+        Alpha at or below / at or above these is definite background / foreground.
+    matting : bool
+        Solve the matting problem on the band; False keeps the coarse alpha there.
+    feather_sigma : float
+        Gaussian feathering of the band in pixels; 0 disables.
+    decontaminate : bool
+        Estimate the foreground colours of the edge pixels (blur-fusion).
+
+    Returns
+    -------
+    Refinement
+
+    Examples
+    --------
+    >>> ramp = np.tile(np.linspace(0, 1, 48), (24, 1))
+    >>> image = ramp[..., None] * np.array([1.0, 0.5, 0]) + (1 - ramp[..., None]) * 0.2
+    >>> coarse = (ramp > 0.5).astype(float)
+    >>> result = refine(image, coarse, band=40, feather_sigma=0)
+    >>> bool(np.abs(result.alpha - ramp)[:, 8:40].max() < 0.05)
+    True
+    """
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    rgb = as_float_rgb(image)
+    coarse = as_alpha(alpha)
+    if rgb.shape[:2] != coarse.shape:
+        raise ValueError(f"image {rgb.shape[:2]} and alpha {coarse.shape} differ in size")
+    if trimap is None:
+        tri = make_trimap(
+            coarse,
+            thresholds=thresholds,
+            band=band,
+            definite_foreground=definite_foreground,
+            definite_background=definite_background,
+        )
+    else:
+        tri = as_trimap(trimap)
+        if tri.shape != coarse.shape:
+            raise ValueError(f"trimap {tri.shape} and alpha {coarse.shape} differ in size")
+        if definite_foreground is not None:
+            tri[np.asarray(definite_foreground, bool)] = 1.0
+        if definite_background is not None:
+            tri[np.asarray(definite_background, bool)] = 0.0
+    unknown = tri == 0.5
+    timings["trimap"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    if matting:
+        result = estimate_alpha(rgb, tri)
+    else:
+        result = np.where(unknown, coarse, tri)
+    timings["matting"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    if feather_sigma > 0:
+        result = feather(result, sigma=feather_sigma, band=unknown)
+    del unknown
+    timings["feather"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    foreground = estimate_foreground(rgb, result) if decontaminate else rgb
+    timings["foreground"] = time.perf_counter() - start
+    return Refinement(result, foreground, tri, timings)
