@@ -1,5 +1,6 @@
 """Edge refinement: trimap, alpha matting, feathering and colour decontamination.
 
+>>> import numpy as np
 >>> from alphacut.refine import refine
 >>> ramp = np.tile(np.linspace(0, 1, 48), (24, 1))
 >>> image = ramp[..., None] * np.array([1.0, 0.5, 0]) + (1 - ramp[..., None]) * 0.2

@@ -14,9 +14,7 @@ from alphacut.refine._convert import as_alpha
 __all__ = ["feather"]
 
 
-def feather(
-    alpha: np.ndarray, *, sigma: float = 1.0, band: np.ndarray | None = None
-) -> np.ndarray:
+def feather(alpha: np.ndarray, *, sigma: float = 1.0, band: np.ndarray | None = None) -> np.ndarray:
     """Blur ``alpha`` with a Gaussian of ``sigma`` pixels inside the edge ``band`` only.
 
     Parameters
@@ -47,8 +45,9 @@ def feather(
     if sigma > 50:
         raise ValueError(f"sigma is for feathering, 1-3 px; got {sigma}")
     reach = int(np.ceil(3 * sigma))
-    blurred = cv2.GaussianBlur(alpha, (2 * reach + 1, 2 * reach + 1), sigma,
-                               borderType=cv2.BORDER_REFLECT)
+    blurred = cv2.GaussianBlur(
+        alpha, (2 * reach + 1, 2 * reach + 1), sigma, borderType=cv2.BORDER_REFLECT
+    )
     if band is None:
         # Where a blur of reach ``reach`` changes anything is exactly the edge neighbourhood.
         band = np.abs(blurred - alpha) > 1e-6

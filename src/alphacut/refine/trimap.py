@@ -93,6 +93,8 @@ def make_trimap(
         raise ValueError(f"thresholds must satisfy 0 <= low < high <= 1, got {thresholds}")
     width = band_width(alpha.shape, band)
 
+    # Compare in float32, the alpha's own precision: 0.2 as float32 exceeds 0.2 as float64.
+    lo, hi = np.float32(lo), np.float32(hi)
     trimap = np.where(alpha >= hi, np.float32(1), np.float32(0))
     uncertain = (alpha > lo) & (alpha < hi)
     # A hard step has no uncertain pixel: mark the pixels on either side of the 0.5 contour
@@ -107,6 +109,8 @@ def make_trimap(
         # the two step seeds plus (width - 2) / 2 on either side make ``width`` pixels.
         distance = cv2.distanceTransform((~seeds).astype(np.uint8), cv2.DIST_L2, 3)
         trimap[distance <= (width - 2) / 2] = 0.5
+    elif width == 0:
+        trimap[uncertain] = 0.5
     if definite_foreground is not None:
         trimap[np.asarray(definite_foreground, bool)] = 1.0
     if definite_background is not None:

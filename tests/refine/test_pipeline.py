@@ -1,0 +1,56 @@
+import numpy as np
+
+from alphacut.refine import Refinement, refine
+
+FG = np.array([1.0, 0.5, 0.0])
+BG = np.array([0.1, 0.2, 0.6])
+
+
+def _scene(h=32, w=64):
+    """A horizontal ramp of alpha between columns 26 and 38 mixing two colours."""
+    truth = np.tile(np.clip((np.arange(w) - 26) / 12, 0, 1), (h, 1))
+    image = truth[..., None] * FG + (1 - truth[..., None]) * BG
+    return image, truth
+
+
+def test_refine_recovers_alpha_and_colour_from_hard_coarse_alpha():
+    image, truth = _scene()
+    coarse = (truth > 0.5).astype(np.float32)
+    result = refine(image, coarse, band=24, feather_sigma=0)
+    assert isinstance(result, Refinement)
+    assert set(result.timings) == {"trimap", "matting", "feather", "foreground"}
+    assert set(np.unique(result.trimap)) == {0.0, 0.5, 1.0}
+    middle = (truth > 0.1) & (truth < 0.9)
+    np.testing.assert_allclose(result.alpha[middle], truth[middle], atol=0.02)
+    visible = truth > 0.2
+    assert np.abs(result.foreground[visible] - FG).max() < 0.1  # the composite: up to 0.7
+
+
+def test_options_switch_steps_off():
+    image, truth = _scene()
+    coarse = np.clip(truth * 1.3 - 0.15, 0, 1)
+    result = refine(image, coarse, matting=False, feather_sigma=0, decontaminate=False, band=4)
+    np.testing.assert_allclose(result.foreground, image, atol=1e-6)
+    unknown = result.trimap == 0.5
+    np.testing.assert_allclose(result.alpha[unknown], coarse[unknown], atol=1e-6)
+
+
+def test_trimap_override_and_hints():
+    image, truth = _scene()
+    trimap = np.full(truth.shape, 0.5)
+    trimap[:, :14], trimap[:, 50:] = 0, 1
+    hint = np.zeros(truth.shape, bool)
+    hint[:, 40:44] = True
+    result = refine(image, truth > 0.5, trimap=trimap, definite_foreground=hint, feather_sigma=0)
+    assert np.all(result.trimap[:, 40:44] == 1) and np.all(result.alpha[:, 40:44] == 1)
+    np.testing.assert_array_equal(result.trimap[:, :14], 0)
+
+
+def test_feather_changes_band_only():
+    image, truth = _scene()
+    coarse = (truth > 0.5).astype(np.float32)
+    sharp = refine(image, coarse, band=10, matting=False, feather_sigma=0, decontaminate=False)
+    soft = refine(image, coarse, band=10, matting=False, feather_sigma=2.0, decontaminate=False)
+    outside = sharp.trimap != 0.5
+    np.testing.assert_array_equal(soft.alpha[outside], sharp.alpha[outside])
+    assert not np.array_equal(soft.alpha, sharp.alpha)
