@@ -37,8 +37,6 @@ def as_float_rgb(image: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"expected an HxW, HxWx3 or HxWx4 image, got an array of shape {array.shape}"
         )
-    if array.shape[0] < 2 or array.shape[1] < 2:
-        raise ValueError(f"image is too small ({array.shape[1]}x{array.shape[0]} pixels)")
     channels = array[..., :3] if array.shape[2] >= 3 else np.repeat(array, 3, axis=2)
     if channels.dtype == np.uint8:
         return channels.astype(np.float32) / np.float32(255)

@@ -27,6 +27,10 @@ class Matte:
         The method that produced ``alpha`` (for ``"auto"``, the one it picked).
     timings : dict
         Seconds spent in each step, e.g. ``{"neural": 0.03, "matting": 0.2}``.
+    notes : list of str
+        Why ``"auto"`` picked what it picked, and similar remarks for the user.
+    provider : str or None
+        The ONNX Runtime execution provider the neural model ran on, if it ran.
     """
 
     alpha: np.ndarray
@@ -34,6 +38,7 @@ class Matte:
     method: str
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    provider: str | None = None
 
     @property
     def mask(self) -> np.ndarray:

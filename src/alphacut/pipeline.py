@@ -13,7 +13,7 @@ from alphacut.matte import Matte
 from alphacut.methods.chroma import chroma, estimate_key_color, keyed_foreground
 from alphacut.methods.grabcut import BACKGROUND, FOREGROUND, grabcut
 from alphacut.methods.neural import neural
-from alphacut.models import DEFAULT_MODEL, ModelSpec
+from alphacut.models import DEFAULT_MODEL, ModelSpec, load_model
 
 __all__ = ["remove_background", "METHODS", "has_subject"]
 
@@ -90,6 +90,8 @@ def remove_background(
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     rgb = as_float_rgb(image)
+    if min(rgb.shape[:2]) < 8:
+        raise ValueError(f"image is too small ({rgb.shape[1]}x{rgb.shape[0]} pixels)")
     timings: dict[str, float] = {}
     notes: list[str] = []
 
@@ -111,6 +113,7 @@ def remove_background(
             chosen = "neural"
 
     foreground = None
+    provider = None
     if chosen == "chroma":
         alpha = step(
             "chroma",
@@ -119,7 +122,9 @@ def remove_background(
         if despill:
             foreground = step("despill", lambda: keyed_foreground(rgb, alpha, key_color))
     elif chosen == "neural":
-        alpha = step("neural", lambda: neural(rgb, model=model, device=device))
+        loaded = step("load model", lambda: load_model(model, device=device))
+        provider = loaded.provider
+        alpha = step("neural", lambda: neural(rgb, loaded=loaded))
         if method == "auto":
             if has_subject(alpha):
                 notes.append("auto: no key-colour border; the neural model found a subject")
@@ -163,4 +168,5 @@ def remove_background(
         method=chosen,
         timings=timings,
         notes=notes,
+        provider=provider,
     )

@@ -81,22 +81,29 @@ def estimate_key_color(
     return tuple(float(c) for c in key)
 
 
-def _local_background(image: np.ndarray, weight: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-    """Smooth estimate of the screen's colour everywhere, from the pixels known to be screen.
+def _smooth_fill(
+    image: np.ndarray, weight: np.ndarray, fallback: np.ndarray, *, grid: int, sigma: float
+) -> np.ndarray:
+    """Fill ``image`` everywhere from the pixels where ``weight`` is 1, smoothly.
 
-    Normalised convolution at low resolution: screens are lit unevenly, and using the
-    local screen colour rather than one global key keeps shadows and gradients keyed out.
+    Normalised convolution on a grid of ``grid`` pixels along the long side: cheap on any
+    photo size, and smooth on the scale of lighting variations.
     """
     height, width = weight.shape
-    scale = 64 / max(height, width)
+    scale = grid / max(height, width)
     small = (max(4, round(width * scale)), max(4, round(height * scale)))
     img_small = cv2.resize(image * weight[..., None], small, interpolation=cv2.INTER_AREA)
     w_small = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
-    sigma = 6.0
     num = cv2.GaussianBlur(img_small, (0, 0), sigma)
     den = cv2.GaussianBlur(w_small, (0, 0), sigma)[..., None]
     local = np.where(den > 1e-3, num / np.maximum(den, 1e-6), fallback[None, None, :])
     return cv2.resize(local.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _local_background(image: np.ndarray, weight: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    # Screens are lit unevenly: the local screen colour keys shadows and gradients out where
+    # one global key colour would leave them half transparent.
+    return _smooth_fill(image, weight, fallback, grid=64, sigma=6.0)
 
 
 def chroma(
@@ -147,14 +154,26 @@ def chroma(
         tolerance = _auto_tolerance(rgb, distance)
     softness = 0.6 if softness is None else max(float(softness), 1e-3)
     alpha = np.clip((distance - tolerance) / softness, 0.0, 1.0)
-    if local_key:
-        screen = (alpha <= 0).astype(np.float32)
-        if screen.mean() > 0.01:
-            local = _local_background(rgb, screen, key)
-            local_chroma = _chroma(local)
-            local_sat = np.maximum(np.linalg.norm(local_chroma, axis=2), 1e-3)
-            distance = np.linalg.norm(chroma_map - local_chroma, axis=2) / local_sat
-            alpha = np.clip((distance - tolerance) / softness, 0.0, 1.0)
+    if not local_key:
+        return alpha.astype(np.float32)
+    screen = (alpha <= 0).astype(np.float32)
+    solid = (alpha >= 1).astype(np.float32)
+    if screen.mean() < 0.01 or solid.mean() < 0.001:
+        return alpha.astype(np.float32)
+    # Compositing is linear: a pixel's chroma lies on the segment from the local screen
+    # chroma (alpha 0) to the local subject chroma (alpha 1), so projecting onto it gives
+    # alpha without the bias of a fixed softness ramp.
+    background = _chroma(_local_background(rgb, screen, key))
+    subject = _chroma(_smooth_fill(rgb, solid, key, grid=256, sigma=4.0))
+    axis = subject - background
+    length2 = np.einsum("hwc,hwc->hw", axis, axis)
+    projected = np.einsum("hwc,hwc->hw", chroma_map - background, axis) / np.maximum(length2, 1e-8)
+    # The screen's noise, in projection units, is the tolerance scaled by the segment length.
+    dead = np.clip(tolerance * saturation / np.sqrt(np.maximum(length2, 1e-8)), 0.0, 0.3)
+    refined = np.clip((projected - dead) / np.maximum(1 - 2 * dead, 1e-3), 0.0, 1.0)
+    # Where the subject's colour is close to the screen's, the projection is ill-posed.
+    reliable = np.sqrt(length2) > 0.5 * saturation
+    alpha = np.where(reliable, refined, alpha)
     return alpha.astype(np.float32)
 
 

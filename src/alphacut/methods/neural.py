@@ -126,7 +126,4 @@ def neural(
     rgb = as_float_rgb(image)
     loaded = loaded or load_model(model, device=device)
     probability = predict_probability(rgb, loaded, flip=flip)
-    alpha = guided_upsample(rgb, probability)
-    if contrast != 1:
-        alpha = np.clip((alpha - 0.5) * contrast + 0.5, 0.0, 1.0)
-    return alpha.astype(np.float32)
+    return guided_upsample(rgb, probability, gain=contrast).astype(np.float32)

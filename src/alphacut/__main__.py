@@ -1,0 +1,5 @@
+import sys
+
+from alphacut.cli import main
+
+sys.exit(main())

@@ -1,0 +1,208 @@
+"""The command line as a user runs it: files, folders, bad input, exit codes."""
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from alphacut.cli import main
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "io"))
+from test_read_image import bad_files  # noqa: E402
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture()
+def photo(tmp_path, person) -> Path:
+    path = tmp_path / "astronaut.jpg"
+    Image.fromarray(person).save(path, quality=92)
+    return path
+
+
+def run(capsys, *args) -> tuple[int, list[str]]:
+    code = main([str(a) for a in args])
+    err = capsys.readouterr().err
+    return code, [line for line in err.splitlines() if line.strip()]
+
+
+def test_person_photo_gives_rgba_with_soft_edge(tmp_path, photo):
+    # Through the installed entry point, as a user would.
+    out = tmp_path / "out.png"
+    result = subprocess.run(
+        [sys.executable, "-m", "alphacut", str(photo), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "neural" in result.stderr and "CPUExecutionProvider" in result.stderr
+    cut = np.asarray(Image.open(out))
+    assert cut.shape == (512, 512, 4)
+    alpha = cut[..., 3]
+    assert (alpha == 0).mean() > 0.2 and (alpha == 255).mean() > 0.2
+    edge = (alpha > 0) & (alpha < 255)
+    assert edge.sum() > 500, "alpha must be soft along the subject's edge"
+
+
+def test_default_output_name_and_no_overwrite(capsys, photo):
+    code, _ = run(capsys, photo, "--no-refine")
+    target = photo.with_name("astronaut.cut.png")
+    assert code == 0 and target.exists()
+    before = digest(target)
+    code, lines = run(capsys, photo, "--no-refine")
+    assert code == 1 and len(lines) == 1 and "already exists" in lines[0]
+    assert digest(target) == before
+    assert run(capsys, photo, "--no-refine", "--overwrite")[0] == 0
+
+
+@pytest.mark.parametrize("kind", ["empty", "truncated", "text", "bomb"])
+def test_bad_input_one_line_error_inputs_untouched(capsys, tmp_path, person, kind):
+    path = bad_files(tmp_path, person)[kind]
+    before = digest(path)
+    code, lines = run(capsys, path, "-o", tmp_path / "out.png")
+    assert code == 1
+    assert len(lines) == 1 and lines[0].startswith("alphacut: error: ") and str(path) in lines[0]
+    assert digest(path) == before
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_output_equal_to_input_is_refused(capsys, photo):
+    before = digest(photo)
+    code, lines = run(capsys, photo, "-o", photo, "--overwrite", "--format", "png")
+    assert code == 1 and len(lines) == 1 and "overwrite the input" in lines[0]
+    assert digest(photo) == before
+
+
+def test_unwritable_output_folder(capsys, tmp_path, photo):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    os.chmod(locked, 0o555)
+    immutable = False
+    if os.geteuid() == 0:
+        # root ignores permission bits; the immutable attribute stops root too.
+        immutable = subprocess.run(["chattr", "+i", str(locked)], check=False).returncode == 0
+        if not immutable:
+            locked = Path("/sys")  # sysfs refuses new files, even to root
+    before = digest(photo)
+    try:
+        code, lines = run(capsys, photo, "-o", locked / "out.png", "--no-refine")
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(locked)], check=False)
+    assert code == 1 and len(lines) == 1 and "cannot write" in lines[0]
+    assert str(locked / "out.png") in lines[0]
+    assert digest(photo) == before
+
+
+def test_batch_carries_on_past_bad_files(capsys, tmp_path, person):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.fromarray(person[::2, ::2]).save(folder / name)
+    bad = bad_files(folder, person)
+    before = {p: digest(p) for p in folder.iterdir()}
+    out = tmp_path / "out"
+    code, lines = run(capsys, folder, "-o", out, "--no-refine", "-q")
+    assert code == 1
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]
+    summary = lines[lines.index(next(line for line in lines if "failed:" in line)) :]
+    assert summary[0] == f"alphacut: {len(bad)} failed:"
+    assert {Path(line.split(":")[0].strip()).name for line in summary[1:]} == {
+        p.name for p in bad.values()
+    }
+    assert {p: digest(p) for p in folder.iterdir()} == before
+
+
+def test_folder_default_output_and_glob(capsys, tmp_path, person):
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    for name in ("one.jpg", "two.jpg"):
+        Image.fromarray(person[::2, ::2]).save(folder / name)
+    assert run(capsys, folder, "--no-refine", "-q")[0] == 0
+    assert sorted(p.name for p in (tmp_path / "shoot-cut").iterdir()) == ["one.png", "two.png"]
+    assert run(capsys, folder / "*.jpg", "--no-refine", "-q", "--format", "webp")[0] == 0
+    assert (folder / "one.cut.webp").exists() and (folder / "two.cut.webp").exists()
+
+
+def test_mask_only_background_colour_and_image(capsys, tmp_path, photo, person):
+    assert run(capsys, photo, "-o", tmp_path / "mask.png", "--mask-only", "--no-refine")[0] == 0
+    mask = np.asarray(Image.open(tmp_path / "mask.png"))
+    assert mask.ndim == 2 and mask.max() == 255 and mask.min() == 0
+
+    red = tmp_path / "red.png"
+    assert run(capsys, photo, "-o", red, "--bg-color", "#ff0000", "--no-refine")[0] == 0
+    composed = np.asarray(Image.open(red))
+    assert composed.shape == (512, 512, 3)
+    assert tuple(composed[20, 480]) == (255, 0, 0)
+
+    backdrop = tmp_path / "backdrop.png"
+    Image.fromarray(np.full((100, 300, 3), (0, 0, 255), np.uint8)).save(backdrop)
+    out = tmp_path / "on-blue.png"
+    assert run(capsys, photo, "-o", out, "--bg-image", backdrop, "--no-refine")[0] == 0
+    assert tuple(np.asarray(Image.open(out))[20, 480]) == (0, 0, 255)
+
+
+def test_jpeg_output_is_flattened_on_white_with_a_warning(capsys, tmp_path, photo):
+    code, lines = run(capsys, photo, "-o", tmp_path / "cut.jpg", "--no-refine")
+    assert code == 0
+    assert any("warning" in line and "transparency" in line for line in lines)
+    flat = np.asarray(Image.open(tmp_path / "cut.jpg"))
+    assert flat[20, 480].min() > 235  # background became white, never black
+
+
+def test_stdin_to_stdout(tmp_path, photo):
+    result = subprocess.run(
+        [sys.executable, "-m", "alphacut", "-", "--no-refine", "-q"],
+        input=photo.read_bytes(),
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    (tmp_path / "piped.png").write_bytes(result.stdout)
+    assert np.asarray(Image.open(tmp_path / "piped.png")).shape == (512, 512, 4)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--rect", "1,2,3"],
+        ["--method", "magic"],
+        ["--no-refine", "--band", "10"],
+        ["--bg-color", "notacolour"],
+        ["--mask-only", "--bg-color", "red"],
+    ],
+)
+def test_usage_errors_exit_2(capsys, photo, args):
+    with pytest.raises(SystemExit) as caught:
+        main([str(photo), *args])
+    assert caught.value.code == 2
+
+
+def test_chroma_and_grabcut_methods(capsys, tmp_path, green_screen, photo):
+    image, _ = green_screen
+    screen = tmp_path / "screen.png"
+    Image.fromarray(image).save(screen)
+    code, lines = run(capsys, screen, "-o", tmp_path / "keyed.png")
+    assert code == 0 and "chroma" in lines[-1]
+    code, lines = run(
+        capsys, photo, "-o", tmp_path / "gc.png", "-m", "grabcut", "--rect", "40,20,440,490"
+    )
+    assert code == 0 and "grabcut" in lines[-1]
+
+
+def test_demo_says_where_it_wrote(tmp_path, capsys):
+    assert main(["demo", "-o", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    written = [Path(line.split("wrote ", 1)[1]) for line in out.splitlines() if "wrote " in line]
+    assert any(p.name == "astronaut.cut.png" for p in written)
+    assert all(p.exists() for p in written)
+    alpha = np.asarray(Image.open(tmp_path / "demo" / "astronaut.cut.png"))[..., 3]
+    assert ((alpha > 0) & (alpha < 255)).sum() > 500

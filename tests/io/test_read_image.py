@@ -1,0 +1,111 @@
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from alphacut.io import ImageReadError, read_image, read_image_bytes
+
+
+def huge_png_header(path: Path, width: int = 20000, height: int = 20000) -> None:
+    """A valid PNG signature and IHDR claiming a huge size, with a tiny IDAT: the classic
+    decompression bomb shape, without needing the memory to make a real one."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 100))
+        + chunk(b"IEND", b"")
+    )
+
+
+def bad_files(folder: Path, good_photo: np.ndarray) -> dict[str, Path]:
+    """Every kind of bad input the command line must survive, written into ``folder``."""
+    files = {}
+    files["empty"] = folder / "empty.jpg"
+    files["empty"].write_bytes(b"")
+    jpeg = folder / "whole.jpg"
+    Image.fromarray(good_photo).save(jpeg, quality=90)
+    files["truncated"] = folder / "truncated.jpg"
+    files["truncated"].write_bytes(jpeg.read_bytes()[: jpeg.stat().st_size // 3])
+    jpeg.unlink()
+    files["text"] = folder / "notes.png"
+    files["text"].write_text("this is not an image\n")
+    files["bomb"] = folder / "bomb.png"
+    huge_png_header(files["bomb"])
+    return files
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("empty", "empty file"),
+        ("truncated", "truncated"),
+        ("text", "not an image"),
+        ("bomb", "decompression bomb"),
+    ],
+)
+def test_bad_files_give_one_line_errors(tmp_path, person, kind, words):
+    path = bad_files(tmp_path, person)[kind]
+    with pytest.raises(ImageReadError) as caught:
+        read_image(path)
+    message = str(caught.value)
+    assert message.startswith(str(path)) and words in message
+    assert "\n" not in message
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ImageReadError, match="no such file"):
+        read_image(tmp_path / "nope.png")
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    array = np.zeros((20, 40, 3), np.uint8)
+    array[:, :10] = 255  # a white band on the left of a landscape image
+    image = Image.fromarray(array)
+    exif = image.getexif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    image.save(tmp_path / "rotated.jpg", exif=exif, quality=95)
+    shown = read_image(tmp_path / "rotated.jpg")
+    assert shown.shape == (40, 20, 3)
+    assert shown[:10].mean() > 200  # the band is now on top
+
+
+def test_sixteen_bit_grey_keeps_precision(tmp_path):
+    ramp = (np.linspace(0, 65535, 64 * 64).reshape(64, 64)).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    image = read_image(tmp_path / "deep.png")
+    assert image.dtype == np.float32 and image.shape == (64, 64, 3)
+    np.testing.assert_allclose(image[..., 0], ramp / 65535, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["P", "L", "CMYK", "RGBA", "LA", "1"])
+def test_modes_become_rgb(tmp_path, person, mode):
+    image = Image.fromarray(person).convert(mode)
+    suffix = ".jpg" if mode == "CMYK" else ".png"
+    image.save(tmp_path / f"photo{suffix}")
+    array = read_image(tmp_path / f"photo{suffix}")
+    assert array.shape == (512, 512, 3) and array.dtype == np.uint8
+    expected = np.asarray(image.convert("RGB"), np.float32)
+    assert np.abs(array.astype(np.float32) - expected).mean() < 3
+
+
+def test_read_from_bytes(person):
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(person).save(buffer, format="PNG")
+    np.testing.assert_array_equal(read_image_bytes(buffer.getvalue()), person)
+    with pytest.raises(ImageReadError, match="<stdin>: empty"):
+        read_image_bytes(b"")

@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from alphacut.methods.grabcut import auto_rect, grabcut, hints_from_alpha
+
+
+@pytest.fixture()
+def square_on_noise() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    image = (rng.random((120, 120, 3)) * 60 + 40).astype(np.uint8)
+    image[30:90, 40:100] = (210, 60, 50)
+    return image
+
+
+def test_auto_rect_is_inset():
+    assert auto_rect((100, 200), inset=0.05) == (10, 5, 180, 90)
+
+
+def test_rectangle_finds_the_object_with_a_soft_edge(square_on_noise):
+    alpha = grabcut(square_on_noise, rect=(20, 20, 95, 80))
+    truth = np.zeros(alpha.shape, bool)
+    truth[30:90, 40:100] = True
+    iou = np.logical_and(alpha >= 0.5, truth).sum() / np.logical_or(alpha >= 0.5, truth).sum()
+    assert iou > 0.95
+    soft = (alpha > 0.02) & (alpha < 0.98)
+    assert soft.any(), "the edge must be a soft band, not stair-steps"
+    assert soft.mean() < 0.1  # ...a narrow one
+
+
+def test_automatic_rectangle(square_on_noise):
+    alpha = grabcut(square_on_noise)
+    assert alpha[60, 70] > 0.9 and alpha[5, 5] < 0.1
+
+
+def test_hints_alone_drive_grabcut(square_on_noise):
+    hints = np.full((120, 120), 2, np.uint8)  # probable background
+    hints[50:70, 60:80] = 1  # a definite-foreground stroke inside the square
+    hints[:10] = 0
+    alpha = grabcut(square_on_noise, hints=hints)
+    assert alpha[40, 50] > 0.9 and alpha[110, 10] < 0.1
+
+
+def test_hints_from_another_method(square_on_noise):
+    coarse = np.zeros((120, 120), np.float32)
+    coarse[35:85, 45:95] = 1  # a rough guess, smaller than the object
+    alpha = grabcut(square_on_noise, hints=hints_from_alpha(coarse))
+    assert alpha[32, 42] > 0.5  # GrabCut grew the guess to the object's real edge
+
+
+def test_deterministic(person):
+    np.testing.assert_array_equal(grabcut(person), grabcut(person))
+
+
+def test_empty_rectangle_is_rejected(square_on_noise):
+    with pytest.raises(ValueError, match="background"):
+        grabcut(square_on_noise, rect=(0, 0, 120, 120))

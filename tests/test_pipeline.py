@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from alphacut import Matte, remove_background
+
+
+def test_neural_on_a_person(person):
+    original = person.copy()
+    matte = remove_background(person, "neural", refine=False)
+    assert isinstance(matte, Matte) and matte.method == "neural"
+    assert matte.alpha.dtype == np.float32 and matte.alpha.shape == (512, 512)
+    assert matte.mask.dtype == bool
+    np.testing.assert_array_equal(matte.mask, matte.alpha >= 0.5)
+    assert "neural" in matte.timings and matte.provider == "CPUExecutionProvider"
+    rgba = matte.rgba()
+    assert rgba.dtype == np.uint8 and rgba.shape == (512, 512, 4)
+    np.testing.assert_array_equal(person, original)  # never modified in place
+
+
+def test_auto_picks_chroma_on_a_green_screen(green_screen):
+    image, truth = green_screen
+    matte = remove_background(image)
+    assert matte.method == "chroma"
+    assert any("key colour" in note for note in matte.notes)
+    assert np.abs(matte.alpha - truth).mean() < 0.02
+
+
+def test_auto_picks_neural_for_a_person(person):
+    assert remove_background(person, refine=False).method == "neural"
+
+
+def test_auto_falls_back_to_grabcut_without_a_person():
+    # A rocket on its launch pad: nothing the person model recognises.
+    from skimage.data import rocket
+
+    image = rocket()
+    matte = remove_background(image, refine=False)
+    assert matte.method == "grabcut"
+    assert any("fell back to GrabCut" in note for note in matte.notes)
+    assert 0.01 < matte.mask.mean() < 0.9
+
+
+@pytest.mark.parametrize("kind", ["float", "grey", "rgba"])
+def test_input_layouts(person, kind):
+    image = {
+        "float": person / 255.0,
+        "grey": person.mean(axis=2).astype(np.uint8),
+        "rgba": np.dstack([person, np.full(person.shape[:2], 7, np.uint8)]),
+    }[kind]
+    before = image.copy()
+    matte = remove_background(image, "neural", refine=False)
+    assert matte.alpha.shape == (512, 512)
+    np.testing.assert_array_equal(image, before)
+
+
+def test_bad_method_and_bad_shape(person):
+    with pytest.raises(ValueError, match="unknown method"):
+        remove_background(person, "magic")
+    with pytest.raises(ValueError, match="shape"):
+        remove_background(np.zeros((4, 4, 2)))
+
+
+def test_refined_matte_has_decontaminated_foreground(person):
+    matte = remove_background(person, "neural")
+    assert matte.foreground.shape == (512, 512, 3)
+    assert "matting" in matte.timings
+    edge = (matte.alpha > 0.05) & (matte.alpha < 0.95)
+    assert edge.any()
+    assert not np.allclose(matte.foreground[edge], person[edge] / 255, atol=1e-3)
