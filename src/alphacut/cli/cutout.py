@@ -135,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="chroma: keep the screen's colour cast on the subject",
     )
 
+    from alphacut.cli.models import add_model_spec_options
+
+    add_model_spec_options(parser)
+
     edges = parser.add_argument_group("edge refinement (default on for neural and grabcut)")
     switch = edges.add_mutually_exclusive_group()
     switch.add_argument(
@@ -278,11 +282,18 @@ def _render(matte, rgb_shape, args, background) -> np.ndarray:
 
 def run_cutout(argv: list[str]) -> int:
     """Entry of ``alphacut INPUT...``; returns the exit status."""
+    from alphacut.cli.models import model_from_args
+    from alphacut.models import load_model
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        model = model_from_args(args)
+    except (ValueError, KeyError, FileNotFoundError) as error:
+        parser.error(str(error).strip("'\""))
     options = dict(
         method=args.method,
-        model=args.model,
+        model=model,
         device=args.device,
         rect=args.rect,
         key_color=None if args.key_color is None else tuple(c / 255 for c in args.key_color),
@@ -305,6 +316,16 @@ def run_cutout(argv: list[str]) -> int:
         parser.error("--no-refine cannot be combined with --band/--feather/--no-matting/...")
     if args.model.endswith(".onnx") and not Path(args.model).is_file():
         parser.error(f"--model {args.model}: no such file")
+    if args.method in ("auto", "neural"):
+        # Load (and on first use download) once, up front: a missing or corrupt model is
+        # one error, not one per photo, and the user learns where it runs before waiting.
+        try:
+            loaded = load_model(model, device=args.device)
+        except ValueError as error:
+            parser.error(str(error))
+        except (KeyError, RuntimeError, OSError) as error:
+            print(f"alphacut: error: {str(error).strip(chr(39))}", file=sys.stderr)
+            return 1
 
     try:
         jobs, problems = _plan(args)
@@ -327,6 +348,9 @@ def run_cutout(argv: list[str]) -> int:
     for name, problem in problems:
         print(f"alphacut: error: {name}: {problem}", file=sys.stderr)
     show_bar = len(jobs) > 1 and not args.quiet
+    if show_bar and args.method in ("auto", "neural"):
+        # A batch reports where the model runs once, before the progress bar.
+        print(f"alphacut: model {loaded.describe()}", file=sys.stderr)
     progress = _progress(jobs, show_bar)
     inputs = tuple(job.source for job in jobs if job.source != "-")
     for job in progress:

@@ -14,6 +14,7 @@ import numpy as np
 from alphacut.guided import guided_upsample
 from alphacut.imageops import as_float_rgb, resize
 from alphacut.models import DEFAULT_MODEL, LoadedModel, ModelSpec, load_model
+from alphacut.models.session import run_batch
 
 __all__ = ["neural", "predict_probability", "preprocess"]
 
@@ -66,15 +67,9 @@ def predict_probability(rgb: np.ndarray, loaded: LoadedModel, *, flip: bool = Fa
     """
     spec = loaded.spec
     tensor = preprocess(rgb, spec)
-    input_name = loaded.session.get_inputs()[0].name
     width_axis = 2 if spec.layout == "NHWC" else 3
     batch = np.concatenate([tensor, np.flip(tensor, axis=width_axis)]) if flip else tensor
-    outputs = []
-    # Models exported with a fixed batch of one are fed one tensor at a time.
-    fixed_batch = loaded.session.get_inputs()[0].shape[0] == 1
-    for item in batch[:, None] if fixed_batch else [batch]:
-        outputs.append(loaded.session.run(None, {input_name: item})[spec.output_index])
-    raw = np.concatenate(outputs)
+    raw = run_batch(loaded, np.ascontiguousarray(batch))[spec.output_index]
     maps = [_to_probability(raw[i : i + 1], spec) for i in range(raw.shape[0])]
     if flip:
         maps[1] = maps[1][:, ::-1]
