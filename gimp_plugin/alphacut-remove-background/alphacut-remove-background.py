@@ -1,0 +1,422 @@
+#!/usr/bin/env python3
+"""GIMP 3 plug-in: Layer > Transparency > Remove Background…
+
+Computes the subject's alpha with alphacut and adds it to the layer as a layer mask, so the
+result can still be painted on. All image processing happens in ``alphacut``; this file only
+moves pixels between GIMP and ``alphacut.remove_background``.
+
+Install with ``alphacut gimp install`` (copies this folder into GIMP's plug-ins folder and
+records where alphacut is installed, see ``alphacut-location.json``).
+"""
+
+import json
+import os
+import site
+import sys
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("Gegl", "0.4")
+from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
+
+PROC_NAME = "python-fu-alphacut-remove-background"
+METHODS = (
+    ("auto", "Automatic", "Chroma key on a green/blue screen, else the neural model"),
+    ("neural", "Neural (people)", "Person segmentation network"),
+    ("chroma", "Chroma key", "Green/blue screen keying"),
+    ("grabcut", "GrabCut", "Graph cut around the selection (or an automatic rectangle)"),
+)
+# Written by `alphacut gimp install` next to this file.
+LOCATION_FILE = "alphacut-location.json"
+GRABCUT_BACKGROUND, GRABCUT_PROBABLE_FOREGROUND = 0, 3
+
+
+class PluginError(Exception):
+    """A failure to report to the caller as a PDB error, with this readable message."""
+
+    def __init__(self, message, status=Gimp.PDBStatusType.EXECUTION_ERROR):
+        super().__init__(message)
+        self.status = status
+
+
+def calling_error(message):
+    return PluginError(message, Gimp.PDBStatusType.CALLING_ERROR)
+
+
+# --- finding alphacut -----------------------------------------------------------------------
+
+
+def _read_location():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), LOCATION_FILE)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _fix_command():
+    """A command that makes alphacut importable by the Python GIMP runs this plug-in with."""
+    python = sys.executable or "python3"
+    if os.name == "nt":
+        venv = os.path.join("%LOCALAPPDATA%", "alphacut", "gimp-venv")
+        bindir = os.path.join(venv, "Scripts")
+    else:
+        venv = "~/.local/share/alphacut/gimp-venv"
+        bindir = venv + "/bin"
+    # --system-site-packages: the venv must still see GIMP's `gi` bindings.
+    return (
+        f'"{python}" -m venv --system-site-packages {venv} && '
+        f"{bindir}/pip install alphacut && {bindir}/alphacut gimp install"
+    )
+
+
+def import_alphacut():
+    """Import alphacut, from GIMP's own Python or from where `alphacut gimp install` said."""
+    try:
+        import alphacut
+
+        return alphacut
+    except ImportError as first_error:
+        error = first_error
+    location = _read_location()
+    gimp_python = "{}.{}".format(*sys.version_info[:2])
+    if location and location.get("python_version") == gimp_python:
+        for path in location.get("paths", []):
+            if os.path.isdir(path) and path not in sys.path:
+                # addsitedir, not sys.path.insert: .pth files (editable installs) must run.
+                before = list(sys.path)
+                site.addsitedir(path)
+                added = [p for p in sys.path if p not in before]
+                sys.path[:] = added + before
+        try:
+            import alphacut
+
+            return alphacut
+        except ImportError as second_error:
+            error = second_error
+    detail = f"{type(error).__name__}: {error}"
+    if location and location.get("python_version") != gimp_python:
+        where = (
+            f"alphacut is installed for Python {location.get('python_version')} "
+            f"({location.get('python')}), but GIMP runs plug-ins with Python {gimp_python} "
+            f"({sys.executable})."
+        )
+    elif location:
+        where = f"alphacut was recorded at {', '.join(location.get('paths', []))} but failed."
+    else:
+        where = f"GIMP's Python {gimp_python} ({sys.executable}) cannot find alphacut."
+    raise PluginError(
+        f"Cannot import alphacut ({detail}). {where}\n"
+        f"To fix it, run in a terminal, then restart GIMP:\n    {_fix_command()}"
+    )
+
+
+# --- pixels in and out ------------------------------------------------------------------------
+
+
+def _is_8bit(image):
+    return image.get_precision() in (
+        Gimp.Precision.U8_LINEAR,
+        Gimp.Precision.U8_NON_LINEAR,
+        Gimp.Precision.U8_PERCEPTUAL,
+    )
+
+
+def read_rgb(np, drawable, eight_bit):
+    """The drawable's pixels as HxWx3 sRGB-encoded RGB: exact bytes for 8-bit images."""
+    width, height = drawable.get_width(), drawable.get_height()
+    rect = Gegl.Rectangle.new(0, 0, width, height)
+    fmt, dtype = ("R'G'B' u8", np.uint8) if eight_bit else ("R'G'B' float", np.float32)
+    data = drawable.get_buffer().get(rect, 1.0, fmt, Gegl.AbyssPolicy.CLAMP)
+    return np.frombuffer(data, dtype).reshape(height, width, 3)
+
+
+def read_selection(np, image, layer):
+    """The selection over the layer's area (layer coordinates), uint8, or None if no selection."""
+    if Gimp.Selection.is_empty(image):
+        return None
+    _, offset_x, offset_y = layer.get_offsets()
+    width, height = layer.get_width(), layer.get_height()
+    rect = Gegl.Rectangle.new(offset_x, offset_y, width, height)
+    # NONE: parts of the layer outside the canvas read as unselected.
+    data = image.get_selection().get_buffer().get(rect, 1.0, "Y u8", Gegl.AbyssPolicy.NONE)
+    return np.frombuffer(data, np.uint8).reshape(height, width)
+
+
+def selection_guides(np, selected):
+    """GrabCut rectangle and hints (outside definite background) from the selection mask."""
+    inside = selected >= 128
+    if not inside.any():
+        raise calling_error(
+            "The selection does not cover the layer: select the subject (or Select > None)."
+        )
+    if inside.all():
+        # A selection of everything says nothing about where the subject is.
+        return None, None
+    rows, cols = np.nonzero(inside.any(axis=1))[0], np.nonzero(inside.any(axis=0))[0]
+    rect = (
+        int(cols[0]),
+        int(rows[0]),
+        int(cols[-1] - cols[0] + 1),
+        int(rows[-1] - rows[0] + 1),
+    )
+    hints = np.where(inside, GRABCUT_PROBABLE_FOREGROUND, GRABCUT_BACKGROUND).astype(np.uint8)
+    return rect, hints
+
+
+def write_gray(np, drawable, values):
+    """Write float [0, 1] values into a single-channel drawable (a layer mask)."""
+    height, width = values.shape
+    data = np.ascontiguousarray(values, dtype=np.float32).tobytes()
+    # Linear "Y": masks are stored linear, so the stored values equal the alpha.
+    drawable.get_buffer().set(Gegl.Rectangle.new(0, 0, width, height), "Y float", data)
+    drawable.get_buffer().flush()
+    drawable.update(0, 0, width, height)
+
+
+def write_rgba(np, drawable, rgb):
+    height, width = rgb.shape[:2]
+    rgba = np.ones((height, width, 4), np.float32)
+    rgba[..., :3] = rgb
+    buffer = drawable.get_buffer()
+    buffer.set(Gegl.Rectangle.new(0, 0, width, height), "R'G'B'A float", rgba.tobytes())
+    buffer.flush()
+    drawable.update(0, 0, width, height)
+
+
+# --- the procedure ----------------------------------------------------------------------------
+
+
+def target_layer(drawables):
+    if len(drawables) != 1:
+        raise calling_error(f"Select exactly one layer ({len(drawables)} drawables are selected).")
+    drawable = drawables[0]
+    if isinstance(drawable, Gimp.LayerMask):
+        # The user is editing the mask: act on its layer (which then already has a mask).
+        drawable = Gimp.Layer.from_mask(drawable)
+    if not isinstance(drawable, Gimp.Layer):
+        raise calling_error(f"{drawable.get_name()!r} is not a layer: select a layer.")
+    if isinstance(drawable, Gimp.GroupLayer):
+        raise calling_error(
+            f"{drawable.get_name()!r} is a layer group: select one of its layers "
+            "(or merge the group first)."
+        )
+    return drawable
+
+
+def confirm_replace_mask(layer):
+    """Ask whether to replace the layer's existing mask (interactive mode only)."""
+    gi.require_version("Gtk", "3.0")
+    from gi.repository import Gtk
+
+    dialog = Gtk.MessageDialog(
+        title="Replace Layer Mask?",
+        message_type=Gtk.MessageType.QUESTION,
+        buttons=Gtk.ButtonsType.NONE,
+        text=f"Layer “{layer.get_name()}” already has a layer mask.",
+    )
+    dialog.format_secondary_text(
+        "Replace it with the computed one? Your painted mask will be lost "
+        "(Edit > Undo brings it back)."
+    )
+    dialog.add_buttons("_Cancel", Gtk.ResponseType.CANCEL, "_Replace", Gtk.ResponseType.OK)
+    dialog.set_default_response(Gtk.ResponseType.CANCEL)
+    answer = dialog.run()
+    dialog.destroy()
+    return answer == Gtk.ResponseType.OK
+
+
+def remove_background(procedure, run_mode, image, drawables, config):
+    layer = target_layer(drawables)
+    interactive = run_mode == Gimp.RunMode.INTERACTIVE
+    if layer.get_mask() is not None:
+        if not interactive:
+            raise calling_error(
+                f"Layer {layer.get_name()!r} already has a layer mask. Apply or delete it "
+                "first (Layer > Mask > Apply Layer Mask / Delete Layer Mask)."
+            )
+        if not confirm_replace_mask(layer):
+            return "cancelled"
+    if image.get_base_type() not in (Gimp.ImageBaseType.RGB, Gimp.ImageBaseType.GRAY):
+        raise calling_error("Indexed images are not supported: use Image > Mode > RGB first.")
+
+    method = config.get_property("method")
+    refine = config.get_property("refine")
+    feather = config.get_property("feather")
+    add_foreground = config.get_property("foreground-layer")
+
+    # Imported only now: a missing dependency must not break GIMP's start-up query.
+    import numpy as np
+
+    alphacut = import_alphacut()
+
+    Gimp.progress_init("Removing background…")
+    eight_bit = _is_8bit(image)
+    rgb = read_rgb(np, layer, eight_bit)
+    selected = read_selection(np, image, layer)
+    rect, hints = selection_guides(np, selected) if selected is not None else (None, None)
+
+    options = {"refine": refine}
+    if refine:
+        # The core rejects refinement options when refinement is off.
+        options["feather_sigma"] = feather
+    try:
+        matte = alphacut.remove_background(
+            rgb,
+            method,
+            rect=rect,
+            hints=hints,
+            progress=lambda step: Gimp.progress_set_text(f"Removing background: {step}…"),
+            **options,
+        )
+    except (ValueError, TypeError, RuntimeError, MemoryError) as error:
+        raise PluginError(f"alphacut failed ({method}): {error}") from error
+
+    image.undo_group_start()
+    try:
+        if layer.get_mask() is not None:
+            layer.remove_mask(Gimp.MaskApplyMode.DISCARD)
+        if not layer.has_alpha():
+            layer.add_alpha()
+        mask = layer.create_mask(Gimp.AddMaskType.WHITE)
+        layer.add_mask(mask)
+        write_gray(np, mask, matte.alpha)
+        if add_foreground:
+            add_foreground_layer(np, image, layer, matte)
+    finally:
+        image.undo_group_end()
+    Gimp.progress_update(1.0)
+    return matte.method
+
+
+def add_foreground_layer(np, image, layer, matte):
+    """A copy of the layer with the decontaminated colours and its own copy of the mask."""
+    layer_type = (
+        Gimp.ImageType.RGBA_IMAGE
+        if image.get_base_type() == Gimp.ImageBaseType.RGB
+        else Gimp.ImageType.GRAYA_IMAGE
+    )
+    colours = Gimp.Layer.new(
+        image,
+        f"{layer.get_name()} (decontaminated)",
+        layer.get_width(),
+        layer.get_height(),
+        layer_type,
+        100.0,
+        Gimp.LayerMode.NORMAL,
+    )
+    image.insert_layer(colours, layer.get_parent(), image.get_item_position(layer))
+    _, offset_x, offset_y = layer.get_offsets()
+    colours.set_offsets(offset_x, offset_y)
+    write_rgba(np, colours, matte.foreground)
+    mask = colours.create_mask(Gimp.AddMaskType.WHITE)
+    colours.add_mask(mask)
+    write_gray(np, mask, matte.alpha)
+    # Both layers visible would stack the edge alpha twice; the original stays for comparison.
+    layer.set_visible(False)
+
+
+def display_available():
+    gi.require_version("Gtk", "3.0")
+    gi.require_version("Gdk", "3.0")
+    from gi.repository import Gdk, Gtk
+
+    # GimpUi.init() kills the plug-in when there is no display (a script calling it
+    # interactively from gimp-console on a server): check first.
+    initialized, _ = Gtk.init_check(sys.argv)
+    return initialized and Gdk.Display.get_default() is not None
+
+
+def run(procedure, run_mode, image, drawables, config, data):
+    try:
+        if run_mode == Gimp.RunMode.INTERACTIVE and not display_available():
+            # Nobody to ask: behave like a script call with the values given.
+            run_mode = Gimp.RunMode.NONINTERACTIVE
+        if run_mode == Gimp.RunMode.INTERACTIVE:
+            gi.require_version("GimpUi", "3.0")
+            from gi.repository import GimpUi
+
+            GimpUi.init(PROC_NAME)
+            dialog = GimpUi.ProcedureDialog.new(procedure, config, "Remove Background")
+            dialog.fill(None)
+            accepted = dialog.run()
+            dialog.destroy()
+            if not accepted:
+                return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+        method_used = remove_background(procedure, run_mode, image, drawables, config)
+    except PluginError as error:
+        return procedure.new_return_values(error.status, GLib.Error(str(error)))
+    except Exception as error:  # noqa: BLE001 - GIMP must get a message, never a crashed plug-in
+        message = f"Remove Background failed: {type(error).__name__}: {error}"
+        return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(message))
+    if method_used == "cancelled":
+        return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+    if run_mode != Gimp.RunMode.NONINTERACTIVE:
+        Gimp.displays_flush()
+    values = procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+    values.remove(1)
+    values.insert(1, GObject.Value(GObject.TYPE_STRING, method_used))
+    return values
+
+
+class AlphacutRemoveBackground(Gimp.PlugIn):
+    def do_set_i18n(self, name):
+        return False
+
+    def do_query_procedures(self):
+        return [PROC_NAME]
+
+    def do_create_procedure(self, name):
+        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
+        procedure.set_image_types("RGB*, GRAY*")
+        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+        procedure.set_menu_label("Remove Background…")
+        procedure.add_menu_path("<Image>/Layer/Transparency/")
+        procedure.set_documentation(
+            "Mask out the background of a layer with alphacut",
+            "Computes the subject's alpha with alphacut (chroma key, GrabCut or a neural "
+            "network, refined at the edges) and adds it as a layer mask, adding an alpha "
+            "channel if needed. A selection marks where the subject is: its bounding box is "
+            "the GrabCut rectangle and everything outside it is background. Optionally adds "
+            "a layer with the decontaminated colours (background colour removed from the "
+            "edges). The layer must not have a mask already (interactively you are asked).",
+            name,
+        )
+        procedure.set_attribution("alphacut developers", "alphacut developers", "2025")
+
+        methods = Gimp.Choice.new()
+        for index, (nick, label, help_text) in enumerate(METHODS):
+            methods.add(nick, index, label, help_text)
+        flags = GObject.ParamFlags.READWRITE
+        procedure.add_choice_argument(
+            "method", "_Method", "How to find the subject", methods, "auto", flags
+        )
+        procedure.add_boolean_argument(
+            "refine", "Refine _edges", "Alpha matting and colour clean-up on the edge", True, flags
+        )
+        procedure.add_double_argument(
+            "feather",
+            "_Feather radius",
+            "Softness of the refined edge, in pixels (used when refining edges)",
+            0.0,
+            50.0,
+            1.0,
+            flags,
+        )
+        procedure.add_boolean_argument(
+            "foreground-layer",
+            "Add a layer with _decontaminated colours",
+            "Also add a layer whose edge colours have the background removed (hides the "
+            "original layer)",
+            False,
+            flags,
+        )
+        procedure.add_string_return_value(
+            "method-used", "Method used", "The method that ran ('auto' resolved)", "", flags
+        )
+        return procedure
+
+
+Gimp.main(AlphacutRemoveBackground.__gtype__, sys.argv)

@@ -1,0 +1,99 @@
+"""Fixtures for the tests that run a real GIMP 3 (marker ``gimp``).
+
+Without a GIMP 3 they skip with the reason, unless ALPHACUT_REQUIRE_GIMP=1: then a missing
+GIMP is an error (and, as root, an unprovisioned root is provisioned first).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gimp_harness import (
+    GimpUnavailable,
+    Runner,
+    copy_plugin,
+    find_runner,
+    install_checkout,
+    write_gimprc,
+)
+from PIL import Image
+
+GIMP_TIMES: list[tuple[str, float]] = []
+
+
+@pytest.fixture(scope="session")
+def gimp(tmp_path_factory) -> Runner:
+    required = os.environ.get("ALPHACUT_REQUIRE_GIMP") == "1"
+    base = tmp_path_factory.getbasetemp()
+    start = time.perf_counter()
+    try:
+        runner = find_runner([base])
+        runner.stage_scripts(base / "gimp-scripts")
+        install_checkout(runner)
+    except GimpUnavailable as error:
+        if required:
+            pytest.fail(f"ALPHACUT_REQUIRE_GIMP=1 but: {error}", pytrace=False)
+        pytest.skip(str(error))
+    GIMP_TIMES.append(("setup: find GIMP, install the checkout", time.perf_counter() - start))
+    return runner
+
+
+@pytest.fixture(scope="session")
+def gimp_profile(gimp, tmp_path_factory) -> Path:
+    """A GIMP profile whose plug-in path holds the checkout's plug-in; shared by the tests
+    because only the first start pays for querying every plug-in."""
+    root = tmp_path_factory.mktemp("gimp-profile")
+    plugins = root / "plug-ins-under-test"
+    plugins.mkdir()
+    copy_plugin(plugins)
+    config = root / "config"
+    write_gimprc(config, plugins)
+    return config
+
+
+@pytest.fixture(scope="session")
+def gimp_ui_profile(gimp, tmp_path_factory) -> Path:
+    """Like gimp_profile, for interactive runs: GIMP shows a dialog with the last values
+    used in its profile, so the dialog tests get one to themselves (always the defaults)."""
+    if not gimp.has_ui():
+        pytest.skip("interactive tests need Xvfb and xdotool next to GIMP")
+    root = tmp_path_factory.mktemp("gimp-ui-profile")
+    plugins = root / "plug-ins-under-test"
+    plugins.mkdir()
+    copy_plugin(plugins)
+    config = root / "config"
+    write_gimprc(config, plugins)
+    return config
+
+
+@pytest.fixture(scope="session")
+def photos(tmp_path_factory) -> dict[str, Path]:
+    """Test photos as PNG (lossless, so GIMP and the reference read identical pixels)."""
+    from skimage.data import astronaut
+
+    folder = tmp_path_factory.mktemp("photos")
+    rgb = astronaut()
+    paths = {"astronaut": folder / "astronaut.png", "grey": folder / "astronaut-grey.png"}
+    Image.fromarray(rgb).save(paths["astronaut"])
+    Image.fromarray(rgb).convert("L").save(paths["grey"])
+    # The photo in front of a studio green screen: chroma keying needs a keyed border.
+    screen = np.empty((600, 600, 3), np.uint8)
+    screen[:] = (20, 180, 60)
+    screen[88:, 44:556] = rgb
+    paths["greenscreen"] = folder / "greenscreen.png"
+    Image.fromarray(screen).save(paths["greenscreen"])
+    return paths
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not GIMP_TIMES:
+        return
+    terminalreporter.section("GIMP run times")
+    for name, seconds in GIMP_TIMES:
+        terminalreporter.write_line(f"{seconds:7.1f} s  {name}")
+    total = sum(seconds for _, seconds in GIMP_TIMES)
+    terminalreporter.write_line(f"{total:7.1f} s  total")

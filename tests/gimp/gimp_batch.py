@@ -1,0 +1,127 @@
+"""Runs inside GIMP 3 (python-fu-eval batch): set up an image as a job says, call the plug-in
+non-interactively like a script would, and dump what the test needs to check.
+
+Executed with ``JOB`` (the job file's path) already defined; see ``gimp_harness.run_job``.
+Writes ``result.json`` in the job's output folder even when something fails, so the test
+can show what went wrong; raising makes GIMP exit with status 64.
+"""
+
+import json
+import os
+import traceback
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("Gegl", "0.4")
+from gi.repository import Gegl, Gimp, Gio  # noqa: E402
+
+PROC_NAME = "python-fu-alphacut-remove-background"
+
+
+def read_bytes(drawable, fmt):
+    rect = Gegl.Rectangle.new(0, 0, drawable.get_width(), drawable.get_height())
+    return bytes(drawable.get_buffer().get(rect, 1.0, fmt, Gegl.AbyssPolicy.NONE))
+
+
+def layer_info(layer):
+    _, x, y = layer.get_offsets()
+    return {
+        "name": layer.get_name(),
+        "width": layer.get_width(),
+        "height": layer.get_height(),
+        "offsets": [x, y],
+        "visible": layer.get_visible(),
+        "has_alpha": layer.has_alpha(),
+        "has_mask": layer.get_mask() is not None,
+    }
+
+
+def run_job(job):
+    out = job["outdir"]
+    result = {"stage": "load"}
+    try:
+        image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(job["input"]))
+        layer = image.get_layers()[0]
+        result["stage"] = "setup"
+        if job.get("canvas"):
+            image.resize(*job["canvas"], 0, 0)
+        if job.get("offset"):
+            layer.set_offsets(*job["offset"])
+        if job.get("existing_mask"):
+            layer.add_mask(layer.create_mask(Gimp.AddMaskType.WHITE))
+        if job.get("selection"):
+            x, y, w, h = job["selection"]
+            if job.get("selection_shape") == "ellipse":
+                image.select_ellipse(Gimp.ChannelOps.REPLACE, x, y, w, h)
+            else:
+                image.select_rectangle(Gimp.ChannelOps.REPLACE, x, y, w, h)
+        result["base_type"] = image.get_base_type().value_nick
+        result["layer_before"] = layer_info(layer)
+        # The pixels as the plug-in reads them, for the reference computed outside GIMP.
+        with open(os.path.join(out, "input.raw"), "wb") as f:
+            f.write(read_bytes(layer, "R'G'B' u8"))
+
+        result["stage"] = "procedure"
+        procedure = Gimp.get_pdb().lookup_procedure(PROC_NAME)
+        if procedure is None:
+            raise RuntimeError(f"{PROC_NAME} is not registered")
+        if job.get("describe"):
+            result["procedure"] = {
+                "name": procedure.get_name(),
+                "menu_label": procedure.get_menu_label(),
+                "menu_paths": list(procedure.get_menu_paths()),
+                "image_types": procedure.get_image_types(),
+                "arguments": [spec.name for spec in procedure.get_arguments()],
+            }
+        config = procedure.create_config()
+        run_mode = getattr(Gimp.RunMode, job.get("run_mode", "noninteractive").upper())
+        config.set_property("run-mode", run_mode)
+        config.set_property("image", image)
+        target = layer.get_mask() if job.get("drawable") == "mask" else layer
+        config.set_core_object_array("drawables", [target])
+        for name, value in job.get("args", {}).items():
+            config.set_property(name, value)
+        values = procedure.run(config)
+        status = values.index(0)
+        result["status"] = status.value_nick
+        result["error"] = (
+            Gimp.get_pdb().get_last_error() if status != Gimp.PDBStatusType.SUCCESS else ""
+        )
+        if status == Gimp.PDBStatusType.SUCCESS:
+            result["method_used"] = values.index(1)
+
+        result["stage"] = "dump"
+        result["layers"] = [layer_info(item) for item in image.get_layers()]
+        mask = layer.get_mask()
+        if mask is not None:
+            with open(os.path.join(out, "mask.raw"), "wb") as f:
+                f.write(read_bytes(mask, "Y u8"))
+        extra = [item for item in image.get_layers() if item != layer]
+        if extra:
+            with open(os.path.join(out, "foreground.raw"), "wb") as f:
+                f.write(read_bytes(extra[0], "R'G'B'A u8"))
+            if extra[0].get_mask() is not None:
+                with open(os.path.join(out, "foreground-mask.raw"), "wb") as f:
+                    f.write(read_bytes(extra[0].get_mask(), "Y u8"))
+        result["undo_enabled"] = image.undo_is_enabled()
+
+        result["stage"] = "export"
+        for item in image.get_layers():
+            # Export what the plug-in made of the source layer alone.
+            item.set_visible(item == layer)
+        Gimp.file_save(
+            Gimp.RunMode.NONINTERACTIVE,
+            image,
+            Gio.File.new_for_path(os.path.join(out, "export.png")),
+            None,
+        )
+        result["stage"] = "done"
+    except Exception:
+        result["exception"] = traceback.format_exc()
+    with open(os.path.join(out, "result.json"), "w") as f:
+        json.dump(result, f, indent=2)
+
+
+with open(JOB) as job_file:  # noqa: F821 - JOB is defined by the batch command
+    run_job(json.load(job_file))

@@ -1,0 +1,315 @@
+"""The GIMP 3 plug-in, run non-interactively inside a real headless GIMP 3.
+
+Each test sets up an image in GIMP, calls ``python-fu-alphacut-remove-background`` the way a
+script would, exports the result to PNG and compares the exported alpha with
+``alphacut.remove_background`` run directly on the pixels GIMP read (in GIMP's own Python
+environment, so both use the same library versions).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import GIMP_TIMES
+from gimp_harness import JobResult, run_job, run_reference
+from PIL import Image
+
+pytestmark = pytest.mark.gimp
+
+PROC_NAME = "python-fu-alphacut-remove-background"
+# Exported 8-bit alpha against the core's float alpha: rounding only.
+TOLERANCE = 1 / 255 + 1e-6
+
+
+def run(gimp, profile, tmp_path, job, name, **kwargs) -> JobResult:
+    """Run one GIMP job and record its time for the summary."""
+    result = run_job(gimp, profile, tmp_path / "out", job, **kwargs)
+    GIMP_TIMES.append((name, result.gimp_seconds))
+    return result
+
+
+def succeeded(job: JobResult) -> dict:
+    result = job.result
+    assert result["status"] == "success", f"{result['status']}: {result['error']}\n{job.log}"
+    return result
+
+
+def exported_alpha(job: JobResult) -> np.ndarray:
+    with Image.open(job.outdir / "export.png") as png:
+        assert png.mode in ("RGBA", "LA"), f"exported without alpha: {png.mode}"
+        return np.asarray(png)[..., -1].astype(np.float32) / 255
+
+
+def assert_alpha_close(actual: np.ndarray, expected: np.ndarray) -> None:
+    assert actual.shape == expected.shape
+    error = np.abs(actual - expected)
+    worst = np.unravel_index(np.argmax(error), error.shape)
+    assert error.max() <= TOLERANCE, (
+        f"max |GIMP - core| = {error.max() * 255:.2f}/255 at {worst}; "
+        f"{np.count_nonzero(error > TOLERANCE)} pixels off"
+    )
+    # A comparison of two empty (or full) mattes would prove nothing.
+    assert 0.05 < expected.mean() < 0.95, f"degenerate matte, mean alpha {expected.mean():.3f}"
+
+
+def input_pixels(job: JobResult) -> np.ndarray:
+    layer = job.result["layer_before"]
+    return job.raw("input.raw", (layer["height"], layer["width"], 3))
+
+
+def assert_read_the_photo(job: JobResult, photo) -> None:
+    with Image.open(photo) as png:
+        expected = np.asarray(png.convert("RGB"))
+    np.testing.assert_array_equal(input_pixels(job), expected)
+
+
+METHOD_CASES = [
+    # (method, photo, extra arguments): between them every argument is exercised.
+    ("auto", "astronaut", {}),
+    ("neural", "astronaut", {"feather": 2.5, "foreground-layer": True}),
+    ("chroma", "greenscreen", {"refine": False}),
+    ("grabcut", "astronaut", {}),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "photo", "extra"), METHOD_CASES, ids=[case[0] for case in METHOD_CASES]
+)
+def test_each_method_matches_the_core(gimp, gimp_profile, photos, tmp_path, method, photo, extra):
+    args = {"method": method, **extra}
+    job = run(gimp, gimp_profile, tmp_path, {"input": str(photos[photo]), "args": args}, method)
+    result = succeeded(job)
+    assert_read_the_photo(job, photos[photo])
+    reference = run_reference(gimp, job.outdir)
+    assert result["method_used"] == reference["method"]
+    if method != "auto":
+        assert result["method_used"] == method
+
+    expected = np.load(job.outdir / "alpha.npy")
+    assert_alpha_close(exported_alpha(job), expected)
+    mask = job.raw("mask.raw", expected.shape).astype(np.float32) / 255
+    assert_alpha_close(mask, expected)
+    layer = result["layers"][-1]
+    assert layer["has_alpha"] and layer["has_mask"]
+
+    if extra.get("foreground-layer"):
+        colours, source = result["layers"]
+        assert colours["name"].endswith("(decontaminated)")
+        assert colours["has_mask"] and colours["visible"] and not source["visible"]
+        height, width = expected.shape
+        rgba = job.raw("foreground.raw", (height, width, 4)).astype(np.float32) / 255
+        foreground = np.load(job.outdir / "foreground.npy")
+        assert np.abs(rgba[..., :3] - foreground).max() <= TOLERANCE
+        assert np.all(rgba[..., 3] == 1)
+        colours_mask = job.raw("foreground-mask.raw", (height, width)).astype(np.float32) / 255
+        assert_alpha_close(colours_mask, expected)
+
+
+def test_layer_with_offsets(gimp, gimp_profile, photos, tmp_path):
+    # The layer hangs over the canvas' top edge and leaves canvas uncovered right and below.
+    canvas, offset = (640, 600), (100, -50)
+    job = run(
+        gimp,
+        gimp_profile,
+        tmp_path,
+        {"input": str(photos["astronaut"]), "canvas": canvas, "offset": offset},
+        "layer with offsets",
+    )
+    succeeded(job)
+    layer = job.result["layers"][0]
+    assert layer["offsets"] == list(offset) and (layer["width"], layer["height"]) == (512, 512)
+    reference = run_reference(gimp, job.outdir)
+    assert reference["method"] == job.result["method_used"]
+    expected = np.load(job.outdir / "alpha.npy")
+    # The mask covers the whole layer, off-canvas part included.
+    assert_alpha_close(job.raw("mask.raw", expected.shape) / np.float32(255), expected)
+
+    alpha = exported_alpha(job)
+    assert alpha.shape == (canvas[1], canvas[0])
+    x, y = offset
+    on_canvas = alpha[0 : y + 512, x : x + 512]
+    assert_alpha_close(on_canvas, expected[-y:, :])
+    uncovered = np.ones_like(alpha, bool)
+    uncovered[0 : y + 512, x : x + 512] = False
+    assert np.all(alpha[uncovered] == 0)
+
+
+def test_grey_image(gimp, gimp_profile, photos, tmp_path):
+    job = run(
+        gimp,
+        gimp_profile,
+        tmp_path,
+        {"input": str(photos["grey"]), "args": {"method": "auto"}},
+        "grey image",
+    )
+    succeeded(job)
+    assert job.result["base_type"] == "gray"
+    assert_read_the_photo(job, photos["grey"])
+    run_reference(gimp, job.outdir)
+    with Image.open(job.outdir / "export.png") as png:
+        assert png.mode == "LA"
+    assert_alpha_close(exported_alpha(job), np.load(job.outdir / "alpha.npy"))
+
+
+@pytest.mark.parametrize("drawable", ["layer", "mask"])
+def test_layer_that_already_has_a_mask_is_refused(gimp, gimp_profile, photos, tmp_path, drawable):
+    job = run(
+        gimp,
+        gimp_profile,
+        tmp_path,
+        {"input": str(photos["astronaut"]), "existing_mask": True, "drawable": drawable},
+        f"existing mask ({drawable} active)",
+    )
+    result = job.result
+    assert result["status"] == "calling-error"
+    assert "already has a layer mask" in result["error"]
+    assert "Layer > Mask" in result["error"]
+    # Refused means untouched: the user's mask is still the white one.
+    assert np.all(job.raw("mask.raw", (512, 512)) == 255)
+    assert len(result["layers"]) == 1
+
+
+def test_selection_guides_grabcut(gimp, gimp_profile, photos, tmp_path):
+    # On an offset layer, so image and layer coordinates differ.
+    offset = (30, 20)
+    selection = (130, 40, 340, 470)  # x, y, w, h in image coordinates: around the astronaut
+    hints_file = tmp_path / "hints.npy"
+    x, y = selection[0] - offset[0], selection[1] - offset[1]
+    rect = (x, y, selection[2], selection[3])
+    hints = np.zeros((512, 512), np.uint8)  # definite background outside the selection
+    hints[y : y + rect[3], x : x + rect[2]] = 3  # probable foreground inside
+    np.save(hints_file, hints)
+    job = run(
+        gimp,
+        gimp_profile,
+        tmp_path,
+        {
+            "input": str(photos["astronaut"]),
+            "canvas": (560, 540),
+            "offset": offset,
+            "selection": selection,
+            "args": {"method": "grabcut"},
+            "reference": {"rect": rect, "hints": str(hints_file)},
+        },
+        "selection as GrabCut rectangle",
+    )
+    succeeded(job)
+    run_reference(gimp, job.outdir)
+    expected = np.load(job.outdir / "alpha.npy")
+    mask = job.raw("mask.raw", expected.shape) / np.float32(255)
+    assert_alpha_close(mask, expected)
+    assert np.all(mask[hints == 0] == 0), "the subject leaks out of the selection"
+
+
+def test_core_errors_come_back_as_pdb_errors(gimp, gimp_profile, photos, tmp_path):
+    # No green screen in this photo: the core refuses, GIMP must get its message.
+    job = run(
+        gimp,
+        gimp_profile,
+        tmp_path,
+        {"input": str(photos["astronaut"]), "args": {"method": "chroma"}},
+        "core error",
+    )
+    assert job.result["status"] == "execution-error"
+    assert "alphacut failed (chroma)" in job.result["error"]
+    assert "green or blue screen" in job.result["error"]
+    assert not job.result["layers"][0]["has_mask"]
+
+
+def test_missing_alphacut_says_how_to_fix_it(gimp, gimp_profile, photos, tmp_path):
+    if gimp.mode != "chroot":
+        pytest.skip("needs a Python without alphacut: only the provisioned root has one")
+    # Debian's own python3 (not the venv) cannot import alphacut, and the plug-in copy in
+    # the test profile has no location record.
+    job = run(
+        gimp,
+        gimp_profile,
+        tmp_path,
+        {"input": str(photos["astronaut"])},
+        "alphacut missing",
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    error = job.result["error"]
+    assert job.result["status"] == "execution-error"
+    assert "Cannot import alphacut" in error
+    assert "-m venv --system-site-packages" in error and "alphacut gimp install" in error
+
+
+def test_cli_install_registers_the_procedure(gimp, photos, tmp_path):
+    """`alphacut gimp install --gimp-dir DIR`, then a GIMP using DIR lists and runs it."""
+    profile = tmp_path / "profile"
+    done = gimp.run(["alphacut", "gimp", "install", "--gimp-dir", str(profile)])
+    assert done.returncode == 0, done.stdout + done.stderr
+    installed = profile / "plug-ins" / "alphacut-remove-background"
+    assert (installed / "alphacut-remove-background.py").stat().st_mode & 0o111
+    record = json.loads((installed / "alphacut-location.json").read_text())
+    assert record["paths"]
+
+    # In the provisioned root, GIMP then runs plug-ins with Debian's python3, which finds
+    # alphacut only through the recorded location.
+    env = {"PATH": "/usr/bin:/bin"} if gimp.mode == "chroot" else None
+    job = run(
+        gimp,
+        profile,
+        tmp_path,
+        {"input": str(photos["astronaut"]), "describe": True, "args": {"method": "neural"}},
+        "installed plug-in (fresh profile)",
+        env=env,
+    )
+    described = job.result["procedure"]
+    assert described["name"] == PROC_NAME
+    assert [path.rstrip("/") for path in described["menu_paths"]] == ["<Image>/Layer/Transparency"]
+    assert described["menu_label"] == "Remove Background…"
+    assert described["image_types"] == "RGB*, GRAY*"
+    assert described["arguments"][-4:] == ["method", "refine", "feather", "foreground-layer"]
+    succeeded(job)
+
+    done = gimp.run(["alphacut", "gimp", "uninstall", "--gimp-dir", str(profile)])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not installed.exists()
+
+
+# Interactive mode: GIMP on a virtual display, dialogs answered with the keyboard.
+DIALOG = "Remove Background"
+QUESTION = "Replace Layer Mask?"
+
+
+def test_interactive_dialog_with_defaults(gimp, gimp_ui_profile, photos, tmp_path):
+    job = run(
+        gimp,
+        gimp_ui_profile,
+        tmp_path,
+        {"input": str(photos["astronaut"]), "run_mode": "interactive"},
+        "interactive: dialog, OK",
+        ui=[(DIALOG, "Return")],
+    )
+    succeeded(job)
+    run_reference(gimp, job.outdir)  # the dialog's defaults are the core's defaults
+    assert_alpha_close(exported_alpha(job), np.load(job.outdir / "alpha.npy"))
+
+
+@pytest.mark.parametrize(
+    ("answer", "keys"), [("replace", "alt+r"), ("keep", "Return")], ids=["replace", "keep"]
+)
+def test_interactive_asks_before_replacing_a_mask(
+    gimp, gimp_ui_profile, photos, tmp_path, answer, keys
+):
+    job = run(
+        gimp,
+        gimp_ui_profile,
+        tmp_path,
+        {"input": str(photos["astronaut"]), "run_mode": "interactive", "existing_mask": True},
+        f"interactive: existing mask, {answer}",
+        ui=[(DIALOG, "Return"), (QUESTION, keys)],
+    )
+    mask = job.raw("mask.raw", (512, 512)).astype(np.float32) / 255
+    if answer == "keep":
+        # The question's default button is Cancel: Return must not destroy painted work.
+        assert job.result["status"] == "cancel"
+        assert np.all(mask == 1)
+        return
+    succeeded(job)
+    run_reference(gimp, job.outdir)
+    assert_alpha_close(mask, np.load(job.outdir / "alpha.npy"))
