@@ -206,3 +206,30 @@ def test_demo_says_where_it_wrote(tmp_path, capsys):
     assert all(p.exists() for p in written)
     alpha = np.asarray(Image.open(tmp_path / "demo" / "astronaut.cut.png"))[..., 3]
     assert ((alpha > 0) & (alpha < 255)).sum() > 500
+
+
+def test_refinement_switches(capsys, tmp_path, photo):
+    outputs = {}
+    variants = {
+        "default": [],
+        "no-refine": ["--no-refine"],
+        "no-matting": ["--no-matting"],
+        "no-feather": ["--feather", "0"],
+        "wide-band": ["--band", "0.08"],
+        "no-decontaminate": ["--no-decontaminate"],
+    }
+    for name, extra in variants.items():
+        out = tmp_path / f"{name}.png"
+        code, lines = run(capsys, photo, "-o", out, "-m", "neural", *extra)
+        assert code == 0, lines
+        outputs[name] = np.asarray(Image.open(out)).astype(int)
+    alpha = {name: image[..., 3] for name, image in outputs.items()}
+    colour = {name: image[..., :3] for name, image in outputs.items()}
+    for name in ("no-refine", "no-matting", "no-feather", "wide-band"):
+        assert np.abs(alpha[name] - alpha["default"]).sum() > 1000, name
+    # Decontamination changes colours on the edge only, never the alpha.
+    np.testing.assert_array_equal(alpha["no-decontaminate"], alpha["default"])
+    edge = (alpha["default"] > 10) & (alpha["default"] < 245)
+    assert np.abs(colour["no-decontaminate"] - colour["default"])[edge].mean() > 1
+    solid = alpha["default"] == 255
+    assert np.abs(colour["no-decontaminate"] - colour["default"])[solid].mean() < 1
