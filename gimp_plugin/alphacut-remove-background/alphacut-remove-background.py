@@ -73,11 +73,14 @@ def _fix_command():
 
 
 def import_alphacut():
-    """Import alphacut, from GIMP's own Python or from where `alphacut gimp install` said."""
+    """Import alphacut and numpy, from GIMP's own Python or from where `alphacut gimp
+    install` recorded them."""
     try:
+        import numpy
+
         import alphacut
 
-        return alphacut
+        return alphacut, numpy
     except ImportError as first_error:
         error = first_error
     location = _read_location()
@@ -91,9 +94,11 @@ def import_alphacut():
                 added = [p for p in sys.path if p not in before]
                 sys.path[:] = added + before
         try:
+            import numpy
+
             import alphacut
 
-            return alphacut
+            return alphacut, numpy
         except ImportError as second_error:
             error = second_error
     detail = f"{type(error).__name__}: {error}"
@@ -229,6 +234,7 @@ def confirm_replace_mask(layer):
 
 
 def remove_background(procedure, run_mode, image, drawables, config):
+    """Mask the layer's background; returns the method that ran, or None if cancelled."""
     layer = target_layer(drawables)
     interactive = run_mode == Gimp.RunMode.INTERACTIVE
     if layer.get_mask() is not None:
@@ -238,7 +244,7 @@ def remove_background(procedure, run_mode, image, drawables, config):
                 "first (Layer > Mask > Apply Layer Mask / Delete Layer Mask)."
             )
         if not confirm_replace_mask(layer):
-            return "cancelled"
+            return None
     if image.get_base_type() not in (Gimp.ImageBaseType.RGB, Gimp.ImageBaseType.GRAY):
         raise calling_error("Indexed images are not supported: use Image > Mode > RGB first.")
 
@@ -248,9 +254,7 @@ def remove_background(procedure, run_mode, image, drawables, config):
     add_foreground = config.get_property("foreground-layer")
 
     # Imported only now: a missing dependency must not break GIMP's start-up query.
-    import numpy as np
-
-    alphacut = import_alphacut()
+    alphacut, np = import_alphacut()
 
     Gimp.progress_init("Removing background…")
     eight_bit = _is_8bit(image)
@@ -351,7 +355,7 @@ def run(procedure, run_mode, image, drawables, config, data):
     except Exception as error:  # noqa: BLE001 - GIMP must get a message, never a crashed plug-in
         message = f"Remove Background failed: {type(error).__name__}: {error}"
         return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(message))
-    if method_used == "cancelled":
+    if method_used is None:
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
     if run_mode != Gimp.RunMode.NONINTERACTIVE:
         Gimp.displays_flush()

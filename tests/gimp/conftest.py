@@ -7,12 +7,19 @@ GIMP is an error (and, as root, an unprovisioned root is provisioned first).
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from gimp_harness import (
+from PIL import Image
+
+# The harness sits next to this file; make it importable whatever pytest's import mode.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from gimp_harness import (  # noqa: E402
+    GIMP_TIMES,
     GimpUnavailable,
     Runner,
     copy_plugin,
@@ -20,9 +27,6 @@ from gimp_harness import (
     install_checkout,
     write_gimprc,
 )
-from PIL import Image
-
-GIMP_TIMES: list[tuple[str, float]] = []
 
 
 @pytest.fixture(scope="session")

@@ -104,7 +104,6 @@ def run_job(job):
             if extra[0].get_mask() is not None:
                 with open(os.path.join(out, "foreground-mask.raw"), "wb") as f:
                     f.write(read_bytes(extra[0].get_mask(), "Y u8"))
-        result["undo_enabled"] = image.undo_is_enabled()
 
         result["stage"] = "export"
         for item in image.get_layers():

@@ -24,6 +24,8 @@ GIMP_CONSOLES = ("gimp-console-3.0", "gimp-console-3", "gimp-console")
 # A cold GIMP start queries every plug-in (~10 s here); a run with the neural model and
 # edge refinement adds a few seconds more. Generous, so a slow CI box does not flake.
 TIMEOUT_S = 300
+# (what, seconds) of every GIMP run, printed at the end of the test session.
+GIMP_TIMES: list[tuple[str, float]] = []
 
 
 class GimpUnavailable(Exception):

@@ -12,8 +12,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import GIMP_TIMES
-from gimp_harness import JobResult, run_job, run_reference
+from gimp_harness import GIMP_TIMES, JobResult, run_job, run_reference
 from PIL import Image
 
 pytestmark = pytest.mark.gimp
