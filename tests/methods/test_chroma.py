@@ -59,3 +59,23 @@ def test_keyed_foreground_removes_the_green_fringe(green_screen):
     assert spill_after <= 0.0 + 1e-6
     # The subject's own colour comes back where it was mixed with the screen.
     np.testing.assert_allclose(foreground[edge].mean(axis=0), [0.8, 0.55, 0.45], atol=0.08)
+
+
+def test_known_background_refinement_recovers_a_dark_semi_transparent_ramp():
+    # A dark subject fading into the screen over 40 px: the chroma plane barely tells dark
+    # from a shadowed screen, the RGB unmixing against the known screen colour does.
+    rng = np.random.default_rng(2)
+    height, width = 120, 160
+    yy, xx = np.mgrid[:height, :width]
+    truth = np.clip((xx - 40) / 40, 0, 1).astype(np.float32)
+    truth[:, 120:] = 0
+    truth[20:100, 120:140] = 1
+    light = 0.85 + 0.15 * (xx / width)
+    screen = np.stack([0.15 * light, 0.7 * light, 0.25 * light], axis=-1)
+    image = truth[..., None] * 0.1 + (1 - truth[..., None]) * screen
+    image = image + rng.normal(0, 0.01, image.shape)
+    image = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
+    plain = chroma(image, refine=0)
+    refined = chroma(image)
+    assert np.abs(refined - truth).mean() < 0.8 * np.abs(plain - truth).mean()
+    assert refined[60, 130] == 1 and refined[60, 10] == 0 and refined[5, 150] == 0
