@@ -69,7 +69,7 @@ METHOD_CASES = [
     ("auto", "astronaut", {}),
     ("neural", "astronaut", {"feather": 2.5, "foreground-layer": True}),
     ("chroma", "greenscreen", {"refine": False}),
-    ("grabcut", "astronaut", {}),
+    ("grabcut", "small", {}),
 ]
 
 
@@ -158,7 +158,7 @@ def test_layer_that_already_has_a_mask_is_refused(gimp, gimp_profile, photos, tm
         gimp,
         gimp_profile,
         tmp_path,
-        {"input": str(photos["astronaut"]), "existing_mask": True, "drawable": drawable},
+        {"input": str(photos["small"]), "existing_mask": True, "drawable": drawable},
         f"existing mask ({drawable} active)",
     )
     result = job.result
@@ -166,18 +166,18 @@ def test_layer_that_already_has_a_mask_is_refused(gimp, gimp_profile, photos, tm
     assert "already has a layer mask" in result["error"]
     assert "Layer > Mask" in result["error"]
     # Refused means untouched: the user's mask is still the white one.
-    assert np.all(job.raw("mask.raw", (512, 512)) == 255)
+    assert np.all(job.raw("mask.raw", (256, 256)) == 255)
     assert len(result["layers"]) == 1
 
 
 def test_selection_guides_grabcut(gimp, gimp_profile, photos, tmp_path):
     # On an offset layer, so image and layer coordinates differ.
-    offset = (30, 20)
-    selection = (130, 40, 340, 470)  # x, y, w, h in image coordinates: around the astronaut
+    offset = (15, 10)
+    selection = (65, 20, 170, 235)  # x, y, w, h in image coordinates: around the astronaut
     hints_file = tmp_path / "hints.npy"
     x, y = selection[0] - offset[0], selection[1] - offset[1]
     rect = (x, y, selection[2], selection[3])
-    hints = np.zeros((512, 512), np.uint8)  # definite background outside the selection
+    hints = np.zeros((256, 256), np.uint8)  # definite background outside the selection
     hints[y : y + rect[3], x : x + rect[2]] = 3  # probable foreground inside
     np.save(hints_file, hints)
     job = run(
@@ -185,8 +185,8 @@ def test_selection_guides_grabcut(gimp, gimp_profile, photos, tmp_path):
         gimp_profile,
         tmp_path,
         {
-            "input": str(photos["astronaut"]),
-            "canvas": (560, 540),
+            "input": str(photos["small"]),
+            "canvas": (280, 270),
             "offset": offset,
             "selection": selection,
             "args": {"method": "grabcut"},
@@ -208,7 +208,7 @@ def test_core_errors_come_back_as_pdb_errors(gimp, gimp_profile, photos, tmp_pat
         gimp,
         gimp_profile,
         tmp_path,
-        {"input": str(photos["astronaut"]), "args": {"method": "chroma"}},
+        {"input": str(photos["small"]), "args": {"method": "chroma"}},
         "core error",
     )
     assert job.result["status"] == "execution-error"
@@ -226,7 +226,7 @@ def test_missing_alphacut_says_how_to_fix_it(gimp, gimp_profile, photos, tmp_pat
         gimp,
         gimp_profile,
         tmp_path,
-        {"input": str(photos["astronaut"])},
+        {"input": str(photos["small"])},
         "alphacut missing",
         env={"PATH": "/usr/bin:/bin"},
     )
