@@ -72,8 +72,7 @@ in_root() {
     # env -i: the host pip/python settings (find-links, constraints, ...) do not apply here.
     unshare -m --propagation private sh -c "$script" sh "$root" "${#binds[@]}" "${binds[@]}" \
         env -i PATH="$VENV/bin:/usr/local/bin:/usr/bin:/bin" HOME=/root LANG=C.UTF-8 \
-        PIP_CERT=/etc/alphacut-host-ca.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
-        ${ALPHACUT_EXTRA_ENV:-} "$@"
+        PIP_CERT=/etc/alphacut-host-ca.crt PIP_DISABLE_PIP_VERSION_CHECK=1 "$@"
 }
 
 provision() {

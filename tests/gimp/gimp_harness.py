@@ -130,7 +130,7 @@ def find_runner(binds: list[Path]) -> Runner:
         if os.environ.get("ALPHACUT_REQUIRE_GIMP") != "1":
             raise GimpUnavailable(
                 f"no GIMP 3 on PATH and none provisioned; run `{ENV_SCRIPT} provision` "
-                "(as root, ~2 min, ~1.4 GB) or set ALPHACUT_REQUIRE_GIMP=1 to do it now"
+                "(as root; 4-6 min and 1.7 GB, once) or set ALPHACUT_REQUIRE_GIMP=1 to do it now"
             )
         # GIMP is required: get one rather than fail for want of a cache.
         provisioned = subprocess.run(

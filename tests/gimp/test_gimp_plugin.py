@@ -18,6 +18,7 @@ from PIL import Image
 pytestmark = pytest.mark.gimp
 
 PROC_NAME = "python-fu-alphacut-remove-background"
+PLUGIN = "alphacut-remove-background"
 # Exported 8-bit alpha against the core's float alpha: rounding only.
 TOLERANCE = 1 / 255 + 1e-6
 
@@ -217,23 +218,41 @@ def test_core_errors_come_back_as_pdb_errors(gimp, gimp_profile, photos, tmp_pat
     assert not job.result["layers"][0]["has_mask"]
 
 
-def test_missing_alphacut_says_how_to_fix_it(gimp, gimp_profile, photos, tmp_path):
+@pytest.mark.parametrize("record", ["none", "other-python"])
+def test_missing_alphacut_says_how_to_fix_it(gimp, gimp_profile, photos, tmp_path, record):
     if gimp.mode != "chroot":
         pytest.skip("needs a Python without alphacut: only the provisioned root has one")
-    # Debian's own python3 (not the venv) cannot import alphacut, and the plug-in copy in
-    # the test profile has no location record.
-    job = run(
-        gimp,
-        gimp_profile,
-        tmp_path,
-        {"input": str(photos["small"])},
-        "alphacut missing",
-        env={"PATH": "/usr/bin:/bin"},
-    )
+    # Debian's own python3 (not the venv) cannot import alphacut. The location record is
+    # read only when the import fails, so the shared plug-in copy can carry one briefly.
+    record_file = gimp_profile.parent / "plug-ins-under-test" / PLUGIN / "alphacut-location.json"
+    if record == "other-python":
+        record_file.write_text(
+            json.dumps(
+                {
+                    "python": "/opt/py311/bin/python3",
+                    "python_version": "3.11",
+                    "paths": ["/opt/py311/lib/python3.11/site-packages"],
+                }
+            )
+        )
+    try:
+        job = run(
+            gimp,
+            gimp_profile,
+            tmp_path,
+            {"input": str(photos["small"])},
+            f"alphacut missing (record: {record})",
+            env={"PATH": "/usr/bin:/bin"},
+        )
+    finally:
+        record_file.unlink(missing_ok=True)
     error = job.result["error"]
     assert job.result["status"] == "execution-error"
     assert "Cannot import alphacut" in error
     assert "-m venv --system-site-packages" in error and "alphacut gimp install" in error
+    if record == "other-python":
+        assert "installed for Python 3.11" in error
+        assert "but GIMP runs plug-ins with Python 3." in error
 
 
 def test_cli_install_registers_the_procedure(gimp, photos, tmp_path):
