@@ -1,0 +1,121 @@
+"""Latency of the napari "Remove Background" widget: from pressing Run to updated layers.
+
+Not a unit test: a measurement to run by hand (it needs a display; on a headless machine,
+run it under Xvfb, e.g. ``xvfb-run -a -s "-screen 0 1600x1000x24" python
+benchmarks/napari_latency.py``).
+
+On a 1-megapixel photo, with the model loaded and the output layers already present (the
+second and later runs, as a user re-running with new settings sees), it times the Run
+button's click to the widget's ``done`` signal, which fires once the three layers hold
+the new data; then, separately, how long the canvas takes to draw them. The core's own
+time (``remove_background``) is printed beside it, so the widget's overhead is visible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import cv2
+import numpy as np
+
+
+def _photo(kind: str) -> np.ndarray:
+    from alphacut.samples import green_screen_photo, person_photo
+
+    photo = green_screen_photo() if kind == "chroma" else person_photo()
+    # ~1 megapixel, keeping the sample's aspect ratio.
+    scale = (1_000_000 / (photo.shape[0] * photo.shape[1])) ** 0.5
+    size = (round(photo.shape[1] * scale), round(photo.shape[0] * scale))
+    return cv2.resize(photo, size, interpolation=cv2.INTER_CUBIC)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15, help="timed runs per case")
+    parser.add_argument(
+        "--no-refined", action="store_true", help="skip the (slower) refined neural case"
+    )
+    args = parser.parse_args()
+
+    import napari
+    from qtpy.QtWidgets import QApplication
+
+    from alphacut import remove_background
+
+    viewer = napari.Viewer(show=True)
+    app = QApplication.instance()
+    _, widget = viewer.window.add_plugin_dock_widget("alphacut", "Remove Background")
+
+    cases = [("chroma", "chroma", "default"), ("neural", "neural", "off")]
+    if not args.no_refined:
+        cases.append(("neural refined", "neural", "on"))
+
+    finished = []
+    widget.done.connect(lambda result: finished.append(time.perf_counter()))
+
+    def press_run() -> tuple[float, float]:
+        """Seconds to the layers being updated, then to the canvas having drawn them."""
+        finished.clear()
+        start = time.perf_counter()
+        widget.controls.run_button.native.click()
+        while not finished:
+            app.processEvents()
+            time.sleep(0.0005)
+        canvas = viewer.window._qt_viewer.canvas.native
+        canvas.update()
+        app.processEvents()
+        drawn = time.perf_counter()
+        return finished[0] - start, drawn - start
+
+    rows = []
+    for label, method, refine in cases:
+        photo = _photo(method)
+        # Hide, not remove, the previous case's layers: removing every layer and adding new
+        # ones crashes napari 0.9.2 + vispy 0.17 on Mesa's software GL (shown viewer only).
+        for layer in viewer.layers:
+            layer.visible = False
+        layer = viewer.add_image(photo, name=label, rgb=True)
+        widget._image.value = layer
+        widget._method.value = method
+        widget._refine.value = refine
+        repeat = args.repeat if refine != "on" else max(3, args.repeat // 3)
+        press_run()  # loads the model, creates the layers and compiles the shaders
+        updated, drawn, core = [], [], []
+        for _ in range(repeat):
+            u, d = press_run()
+            updated.append(u)
+            drawn.append(d)
+        for _ in range(repeat):
+            options = {"refine": {"on": True, "off": False}.get(refine)}
+            start = time.perf_counter()
+            remove_background(photo, method, **options)
+            core.append(time.perf_counter() - start)
+        megapixels = photo.shape[0] * photo.shape[1] / 1e6
+        rows.append(
+            (
+                label,
+                f"{photo.shape[1]}x{photo.shape[0]} ({megapixels:.2f} MP)",
+                statistics.median(core),
+                statistics.median(updated),
+                statistics.median(drawn),
+                repeat,
+            )
+        )
+    viewer.close()
+
+    print()
+    print("Run pressed -> layers updated, medians in seconds, model loaded, layers present")
+    header = f"| {'case':<15} | {'photo':<22} | core only | to layers updated | +drawn | runs |"
+    print(header)
+    print("|" + "|".join("-" * (len(part)) for part in header.split("|")[1:-1]) + "|")
+    for label, size, core, updated, drawn, repeat in rows:
+        print(
+            f"| {label:<15} | {size:<22} | {core:9.3f} | {updated:17.3f} | {drawn:6.3f} "
+            f"| {repeat:4d} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

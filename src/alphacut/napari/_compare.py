@@ -1,0 +1,299 @@
+"""The "Compare Methods" widget: every method on one frame, side by side, with agreement."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from magicgui.widgets import CheckBox, ComboBox, Container, Table
+from napari.layers import Image, Labels, Shapes
+from psygnal import Signal
+from qtpy.QtWidgets import QHeaderView, QStyledItemDelegate
+
+from alphacut.metrics import Agreement, agreement_table, as_truth_alpha, disagreement
+from alphacut.napari._controls import METHOD_LABELS, LayerPicker, RunControls
+from alphacut.napari._jobs import Cancelled, Job
+from alphacut.napari._layers import (
+    ImageSource,
+    current_frame,
+    find_layer,
+    hints_for_frame,
+    hints_from_labels,
+    rect_from_shapes,
+    show_layer,
+)
+from alphacut.pipeline import remove_background
+
+if TYPE_CHECKING:
+    import napari
+
+__all__ = ["CompareMethodsWidget", "CompareResult", "Variant"]
+
+COMPARED = ("chroma", "grabcut", "neural")
+REFINEMENT = {"unrefined": (False,), "refined": (True,), "both": (False, True)}
+TABLE_COLUMNS = ("IoU", "mean |Δα|")
+TRUTH = "truth"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of cutting out: a method, with or without edge refinement."""
+
+    method: str
+    refine: bool
+
+    @property
+    def label(self) -> str:
+        return METHOD_LABELS[self.method] + (" refined" if self.refine else "")
+
+
+@dataclass
+class CompareResult:
+    """Mattes of every variant on one frame, and how they agree."""
+
+    source: ImageSource
+    frame: tuple[int, ...]
+    variants: list[Variant] = field(default_factory=list)
+    alphas: dict[str, np.ndarray] = field(default_factory=dict)
+    cutouts: dict[str, np.ndarray] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+    rows: list[Agreement] = field(default_factory=list)
+    disagreement: np.ndarray | None = None
+
+
+class CompareMethodsWidget(Container):
+    """Run chroma, GrabCut and neural (refined and unrefined) on the same frame.
+
+    Each variant's cut-out goes to ``<name> <variant> cut-out`` and their per-pixel spread
+    (max − min alpha) to ``<name> disagreement``; the viewer switches to grid mode so they
+    sit side by side, the photo first. The table lists IoU of the masks and mean |Δα| for
+    every pair, and against a ground truth (Labels: non-zero is subject; Image: alpha)
+    when one is chosen. A variant that fails (chroma without a screen, say) is reported
+    and left out.
+    """
+
+    done = Signal(object)
+    """Emitted on the GUI thread after a run: the :class:`CompareResult`, or ``None``."""
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        self._viewer = viewer
+        self._job: Job | None = None
+        self.last_result: CompareResult | None = None
+
+        self._image = LayerPicker(viewer, (Image,), name="image", label="image")
+        self._use = {
+            method: CheckBox(name=f"use_{method}", text=METHOD_LABELS[method], value=True)
+            for method in COMPARED
+        }
+        methods = Container(widgets=list(self._use.values()), layout="horizontal", labels=False)
+        methods.margins = (0, 0, 0, 0)
+        methods.label = "methods"
+        self._refinement = ComboBox(
+            name="refinement", label="edges", choices=list(REFINEMENT), value="both"
+        )
+        self._rect = LayerPicker(
+            viewer, (Shapes,), name="rect", label="rectangle", optional=True,
+            tooltip="GrabCut's box around the subject (selected rectangle, else last)",
+        )  # fmt: skip
+        self._hints = LayerPicker(
+            viewer, (Labels,), name="hints", label="hints", optional=True,
+            tooltip="painted 1 = foreground, 2 = background: for GrabCut and refinement",
+        )  # fmt: skip
+        self._truth = LayerPicker(
+            viewer, (Labels, Image), name="truth", label="ground truth", optional=True,
+            tooltip="a Labels layer (non-zero = subject) or an alpha Image (0..1 or 0..255)",
+        )  # fmt: skip
+        self.controls = RunControls(self._run, self.cancel)
+        self.table = Table(
+            value={"data": [], "index": [], "columns": list(TABLE_COLUMNS)}, name="table"
+        )
+        self.table.read_only = True
+        self.table.native.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
+        # Wide enough for "chroma refined vs GrabCut refined" and both columns.
+        self.table.min_width = 400
+        # Plain text: magicgui's number formatting turns 0.0057 into 5.700e-03.
+        self.table.native.setItemDelegate(QStyledItemDelegate(self.table.native))
+        self.table.min_height = 180
+        form = Container(
+            widgets=[
+                self._image, methods, self._refinement, self._rect, self._hints, self._truth,
+            ]
+        )  # fmt: skip
+        form.margins = (0, 0, 0, 0)
+        super().__init__(widgets=[form, self.controls, self.table], labels=False)
+
+    @property
+    def running(self) -> bool:
+        return self._job is not None
+
+    def variants(self) -> list[Variant]:
+        """The variants the current settings ask for, in display order."""
+        return [
+            Variant(method, refine)
+            for method in COMPARED
+            if self._use[method].value
+            for refine in REFINEMENT[self._refinement.value]
+        ]
+
+    def run(self) -> None:
+        """Start a comparison with the current settings (what the Run button does)."""
+        self._run()
+
+    def cancel(self, *_: Any) -> None:
+        """Stop the running comparison at the next step of the core."""
+        if self._job is not None:
+            self._job.cancel()
+            self.controls.status.value = "cancelling…"
+
+    def _run(self, *_: Any) -> None:
+        from napari.utils.notifications import show_error
+
+        if self._job is not None:
+            return
+        layer = self._image.value
+        variants = self.variants()
+        if layer is None or not variants:
+            show_error("Compare Methods: choose an image layer and at least one method")
+            return
+        try:
+            source = ImageSource.from_layer(layer)
+            frame = current_frame(self._viewer, source, layer)
+            options: dict[str, Any] = {}
+            if self._rect.value is not None:
+                options["rect"] = rect_from_shapes(self._rect.value, source)
+            if self._hints.value is not None:
+                hints = hints_from_labels(self._hints.value, source, with_rect="rect" in options)
+                options["hints"] = hints_for_frame(hints, frame)
+            truth = None
+            if self._truth.value is not None:
+                truth = self._truth_frame(self._truth.value, source, frame)
+        except ValueError as error:
+            show_error(f"Compare Methods: {error}")
+            return
+        self._job = Job(
+            _compare(source, frame, variants, options, truth),
+            total=len(variants),
+            title=f"Compare Methods ({source.name})",
+            on_done=self._show,
+            on_finish=self._finished,
+        )
+        self.controls.set_running(True)
+        self.controls.status.value = "running…"
+        self._job.start()
+
+    @staticmethod
+    def _truth_frame(layer: Image | Labels, source: ImageSource, frame: tuple[int, ...]):
+        data = layer.data
+        channels = 1 if isinstance(layer, Labels) or not layer.rgb else 0
+        shape = data.shape if channels else data.shape[:-1]
+        if tuple(shape[-2:]) != source.frame_shape:
+            raise ValueError(
+                f"ground truth {layer.name!r} is {shape[-2:]}, the photo {source.frame_shape}"
+            )
+        if len(shape) > 2:
+            # A truth per frame follows the photo's frame; otherwise its first frame is it.
+            per_frame = tuple(shape[:-2]) == source.stack_shape
+            data = data[frame] if per_frame else data[(0,) * (len(shape) - 2)]
+        return as_truth_alpha(np.asarray(data), labels=isinstance(layer, Labels))
+
+    def _show(self, result: CompareResult) -> None:
+        from napari.utils.notifications import show_warning
+
+        viewer = self._viewer
+        name = result.source.name
+        placement = replace(
+            result.source, scale=result.source.scale[-2:], translate=result.source.translate[-2:]
+        )
+        for variant in result.variants:
+            layer_name = f"{name} {variant.label} cut-out"
+            if variant.label in result.cutouts:
+                layer = show_layer(
+                    viewer, layer_name, Image, result.cutouts[variant.label], like=placement,
+                    rgb=True,
+                )  # fmt: skip
+                _label_cell(layer)
+            elif (stale := find_layer(viewer, layer_name)) is not None:
+                viewer.layers.remove(stale)
+        if result.disagreement is not None:
+            layer = show_layer(
+                viewer, f"{name} disagreement", Image, result.disagreement, like=placement,
+                colormap="inferno", contrast_limits=(0.0, 1.0),
+            )  # fmt: skip
+            _label_cell(layer)
+        if (photo := find_layer(viewer, name)) is not None:
+            _label_cell(photo)
+        if not viewer.canvas.grid.enabled:
+            # napari 0.9 fills the grid from the bottom of the layer list: the photo first,
+            # then the variants in the order they were added.
+            viewer.canvas.grid.enabled = True
+            viewer.reset_view()
+        self.table.value = {
+            # Text, so every value reads with the same four decimals (``last_result.rows``
+            # holds the numbers).
+            "data": [[f"{row.iou:.4f}", f"{row.mean_abs_diff:.4f}"] for row in result.rows],
+            "index": [f"{row.first} vs {row.second}" for row in result.rows],
+            "columns": list(TABLE_COLUMNS),
+        }
+        self.controls.status.value = ", ".join(
+            f"{label} {seconds:.2f} s" for label, seconds in result.seconds.items()
+        )
+        for label, message in result.failures.items():
+            show_warning(f"Compare Methods: {label} failed: {message}")
+        self.last_result = result
+
+    def _finished(self) -> None:
+        job, self._job = self._job, None
+        self.controls.set_running(False)
+        if job is not None and job.outcome != "done":
+            self.controls.status.value = job.outcome or ""
+        self.done.emit(self.last_result if job is not None and job.outcome == "done" else None)
+
+
+def _label_cell(layer: Any) -> None:
+    # Each grid cell shows its layer's name, so the cut-outs can be told apart (napari ≥ 0.6).
+    overlay = getattr(layer, "name_overlay", None)
+    if overlay is not None:
+        overlay.font_size = 8
+        overlay.visible = True
+
+
+def _compare(
+    source: ImageSource,
+    frame: tuple[int, ...],
+    variants: list[Variant],
+    options: dict[str, Any],
+    truth: np.ndarray | None,
+) -> Callable[[Callable[[str], None]], Generator[str, None, CompareResult]]:
+    """The worker's generator: each variant through ``remove_background``, then metrics."""
+
+    def work(report: Callable[[str], None]) -> Generator[str, None, CompareResult]:
+        image = source.frame(frame)
+        result = CompareResult(source, frame, variants=list(variants))
+        for variant in variants:
+            report(variant.label)
+            start = time.perf_counter()
+            try:
+                matte = remove_background(
+                    image, variant.method, refine=variant.refine, progress=report, **options
+                )
+            except Cancelled:
+                raise
+            except Exception as error:  # one method failing must not lose the others
+                result.failures[variant.label] = str(error) or type(error).__name__
+            else:
+                result.seconds[variant.label] = time.perf_counter() - start
+                result.alphas[variant.label] = matte.alpha
+                result.cutouts[variant.label] = matte.rgba()
+            yield variant.label
+        if result.alphas:
+            result.rows = agreement_table(result.alphas, truth, truth_name=TRUTH)
+            result.disagreement = disagreement(result.alphas)
+        return result
+
+    return work

@@ -1,0 +1,160 @@
+"""Running the core off the GUI thread, with a progress bar, cancelling and clean errors."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+from napari.qt.threading import GeneratorWorker, create_worker
+from napari.utils import progress
+from napari.utils.notifications import show_error, show_info
+
+__all__ = ["Cancelled", "Job", "Step"]
+
+log = logging.getLogger(__name__)
+
+
+class Cancelled(Exception):
+    """Raised inside the worker to stop a job at the next step boundary."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """A core step starting (sent from the worker to update the progress description)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class _Failure:
+    # Returned instead of raised: superqt re-raises errors from workers into the event
+    # loop, where they surface as tracebacks; a value lets us show one clear notification.
+    # (Not an Exception itself: superqt raises a returned exception too.)
+    error: BaseException
+
+
+_CANCELLED = object()
+
+
+Work = Callable[[Callable[[str], None]], Generator[Any, None, Any]]
+
+
+class Job:
+    """One piece of work in a ``thread_worker``.
+
+    ``work(report)`` is a generator run in a worker thread: it yields once per unit of
+    ``total`` (a frame, a method), passes ``report`` as the core's ``progress`` callback,
+    and returns its result, which ``on_done`` receives on the GUI thread. A failure
+    becomes an error notification titled ``title``; :meth:`cancel` stops the work at the
+    next step of the core.
+
+    The progress bar is made here, on the GUI thread, and advanced on each yield, rather
+    than through the worker's ``progress=`` option: napari stops showing those after a
+    worker that finishes fast (napari issue #4174).
+    """
+
+    def __init__(
+        self,
+        work: Work,
+        *,
+        total: int,
+        title: str,
+        on_done: Callable[[Any], None],
+        on_finish: Callable[[], None] | None = None,
+    ) -> None:
+        self.title = title
+        self._on_done = on_done
+        self._on_finish = on_finish
+        self._cancel = threading.Event()
+        self.outcome: str | None = None
+        """``"done"``, ``"cancelled"`` or ``"failed"`` once finished."""
+        self._progress = progress(total=total, desc=title)
+        self.worker: GeneratorWorker = create_worker(
+            self._guarded, work, _start_thread=False, _ignore_errors=True
+        )
+        self.worker.yielded.connect(self._on_yielded)
+        self.worker.returned.connect(self._on_returned)
+        self.worker.errored.connect(self._on_errored)
+        self.worker.aborted.connect(self._on_aborted)
+        self.worker.finished.connect(self._on_finished)
+
+    def start(self) -> Job:
+        self.worker.start()
+        return self
+
+    def cancel(self) -> None:
+        """Ask the work to stop; it does at the next step of the core."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set() or self.worker.abort_requested
+
+    # -- worker thread -------------------------------------------------------------------
+
+    def _report(self, name: str) -> None:
+        if self.cancelled:
+            raise Cancelled
+        # A signal emitted from the worker thread is queued to the GUI thread.
+        self.worker.yielded.emit(Step(name))
+
+    def _guarded(self, work: Work) -> Generator[Any, None, Any]:
+        try:
+            result = yield from work(self._report)
+        except Cancelled:
+            return _CANCELLED
+        except Exception as error:
+            log.debug("%s failed", self.title, exc_info=True)
+            return _Failure(error)
+        if self.cancelled:
+            return _CANCELLED
+        return result
+
+    # -- GUI thread ----------------------------------------------------------------------
+
+    def _on_yielded(self, value: Any) -> None:
+        if isinstance(value, Step):
+            self._progress.set_description(f"{self.title}: {value.name}")
+        else:
+            self._progress.update(1)
+
+    def _on_returned(self, result: Any) -> None:
+        if result is _CANCELLED:
+            self.outcome = "cancelled"
+            show_info(f"{self.title}: cancelled")
+        elif isinstance(result, _Failure):
+            self.outcome = "failed"
+            show_error(f"{self.title} failed: {_describe(result.error)}")
+        else:
+            try:
+                self._on_done(result)
+            except Exception as error:  # showing results must not take napari down
+                log.debug("%s: showing the results failed", self.title, exc_info=True)
+                self.outcome = "failed"
+                show_error(f"{self.title}: could not show the results: {_describe(error)}")
+            else:
+                self.outcome = "done"
+
+    def _on_errored(self, error: BaseException) -> None:
+        # Only reached for errors outside the work itself (the guard catches those).
+        self.outcome = "failed"
+        show_error(f"{self.title} failed: {_describe(error)}")
+
+    def _on_aborted(self) -> None:
+        self.outcome = "cancelled"
+        show_info(f"{self.title}: cancelled")
+
+    def _on_finished(self) -> None:
+        self._progress.close()
+        if self._on_finish is not None:
+            self._on_finish()
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip()
+    if isinstance(error, ImportError):
+        return f"a module is missing ({text})"
+    return text or type(error).__name__

@@ -1,0 +1,295 @@
+"""The napari front end for real: widgets opened through the manifest in a Qt viewer.
+
+Runs headless under Xvfb (pytest-xvfb starts it). Each test checks the layers a widget
+makes against the core's own results on the same photo, so the widget is shown to add
+nothing of its own to the numbers.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("napari")
+pytest.importorskip("pytestqt")
+
+from napari.layers import Image, Labels  # noqa: E402
+from napari.utils.notifications import notification_manager  # noqa: E402
+
+from alphacut import remove_background  # noqa: E402
+from alphacut.methods.grabcut import BACKGROUND, FOREGROUND, PROBABLE_FOREGROUND  # noqa: E402
+from alphacut.metrics import disagreement, iou, mean_abs_diff  # noqa: E402
+from alphacut.samples import green_screen_alpha, green_screen_photo, person_photo  # noqa: E402
+
+pytestmark = pytest.mark.napari
+
+TIMEOUT_MS = 90_000
+
+
+def _small(image: np.ndarray, scale: float = 0.5) -> np.ndarray:
+    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _open(viewer, name: str):
+    _, widget = viewer.window.add_plugin_dock_widget("alphacut", name)
+    return widget
+
+
+def _run(qtbot, widget) -> None:
+    widget.controls.run_button.native.click()
+    qtbot.waitUntil(lambda: not widget.running, timeout=TIMEOUT_MS)
+
+
+def _messages() -> list[str]:
+    return [str(record.message) for record in notification_manager.records]
+
+
+@pytest.fixture
+def viewer(make_napari_viewer):
+    notification_manager.records.clear()
+    return make_napari_viewer()
+
+
+def test_manifest_declares_widgets_and_samples():
+    from npe2 import PluginManager
+
+    manager = PluginManager.instance()
+    manager.discover()
+    manifest = manager.get_manifest("alphacut")
+    assert {w.display_name for w in manifest.contributions.widgets} == {
+        "Remove Background",
+        "Compare Methods",
+    }
+    assert {s.key for s in manifest.contributions.sample_data} == {"person", "green_screen"}
+
+
+def test_sample_data(viewer):
+    viewer.open_sample("alphacut", "person")
+    viewer.open_sample("alphacut", "green_screen")
+    person, screen, truth = (
+        viewer.layers[n] for n in ("astronaut", "green screen", "green screen truth")
+    )
+    assert person.rgb and person.data.shape == (512, 512, 3) and person.data.dtype == np.uint8
+    assert screen.rgb and screen.data.shape == (512, 768, 3)
+    assert truth.data.shape == (512, 768) and not truth.visible
+    np.testing.assert_array_equal(screen.data, green_screen_photo())
+
+
+@pytest.mark.parametrize(
+    ("method", "photo"),
+    [("chroma", "green screen"), ("neural", "person"), ("grabcut", "person")],
+)
+def test_remove_background_layers_match_the_core(viewer, qtbot, method, photo):
+    image = _small(green_screen_photo() if photo == "green screen" else person_photo())
+    layer = viewer.add_image(image, name="photo", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    assert widget._image.value is layer
+    widget._method.value = method
+    widget._refine.value = "off"
+    _run(qtbot, widget)
+
+    alpha, mask, cutout = (viewer.layers[f"photo {k}"] for k in ("alpha", "mask", "cut-out"))
+    assert isinstance(alpha, Image) and isinstance(mask, Labels) and isinstance(cutout, Image)
+    height, width = image.shape[:2]
+    assert alpha.data.dtype == np.float32 and alpha.data.shape == (height, width)
+    assert alpha.data.min() >= 0.0 and alpha.data.max() <= 1.0
+    assert tuple(alpha.contrast_limits) == (0.0, 1.0)
+    assert mask.data.shape == (height, width) and set(np.unique(mask.data)) <= {0, 1}
+    assert cutout.rgb and cutout.data.dtype == np.uint8 and cutout.data.shape == (height, width, 4)
+
+    core = remove_background(image, method, refine=False)
+    np.testing.assert_allclose(alpha.data, core.alpha, atol=1e-6)
+    np.testing.assert_array_equal(mask.data, core.mask)
+    np.testing.assert_array_equal(cutout.data, core.rgba())
+    assert widget.last_result.methods == [method]
+    assert 0.05 < core.mask.mean() < 0.95  # a subject was found, not all or nothing
+
+
+def test_rerun_updates_the_same_layers(viewer, qtbot):
+    viewer.add_image(_small(green_screen_photo()), name="photo", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "chroma"
+    _run(qtbot, widget)
+    first = {layer.name: layer for layer in viewer.layers}
+    widget._softness.value = 2.0
+    _run(qtbot, widget)
+    assert [layer.name for layer in viewer.layers] == list(first)
+    for name, layer in first.items():
+        assert viewer.layers[name] is layer
+    softer = remove_background(viewer.layers["photo"].data, "chroma", softness=2.0)
+    np.testing.assert_allclose(viewer.layers["photo alpha"].data, softer.alpha, atol=1e-6)
+
+
+def test_stack_is_processed_frame_by_frame(viewer, qtbot):
+    grey = cv2.cvtColor(_small(person_photo(), 0.25), cv2.COLOR_RGB2GRAY)
+    stack = np.stack([grey, np.roll(grey, 8, axis=1), np.roll(grey, -8, axis=1)])
+    viewer.add_image(stack, name="movie")
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "neural"
+    widget._refine.value = "off"
+    _run(qtbot, widget)
+    alpha = viewer.layers["movie alpha"].data
+    assert alpha.shape == stack.shape
+    assert viewer.layers["movie cut-out"].data.shape == (*stack.shape, 4)
+    assert viewer.layers["movie mask"].data.shape == stack.shape
+    for frame, frame_alpha in zip(stack, alpha, strict=True):
+        np.testing.assert_allclose(
+            frame_alpha, remove_background(frame, "neural", refine=False).alpha, atol=1e-6
+        )
+    assert widget.last_result.methods == ["neural"] * 3
+
+
+def test_rectangle_and_hints_guide_grabcut(viewer, qtbot):
+    image = _small(person_photo())
+    viewer.add_image(image, name="photo", rgb=True)
+    # napari's rectangles are (row, col) corners.
+    viewer.add_shapes(
+        [[[20, 30], [20, 230], [255, 230], [255, 30]]], shape_type="rectangle", name="box"
+    )
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "grabcut"
+    widget._refine.value = "off"
+    widget._rect.value = viewer.layers["box"]
+    widget._new_hints.native.click()
+    hints_layer = viewer.layers["photo hints"]
+    assert widget._hints.value is hints_layer and hints_layer.data.shape == image.shape[:2]
+    hints_layer.data[150:170, 120:140] = 1  # the suit: foreground
+    hints_layer.data[30:50, 40:60] = 2  # the flag corner: background
+
+    options = widget._options(widget._image_source())
+    assert options["rect"] == (30, 20, 200, 235)
+    codes = options["hints"]
+    assert codes[160, 130] == FOREGROUND and codes[40, 50] == BACKGROUND
+    assert codes[100, 100] == PROBABLE_FOREGROUND  # unpainted: as the rectangle says
+
+    _run(qtbot, widget)
+    core = remove_background(image, "grabcut", rect=options["rect"], hints=codes, refine=False)
+    np.testing.assert_allclose(viewer.layers["photo alpha"].data, core.alpha, atol=1e-6)
+    assert viewer.layers["photo alpha"].data[160, 130] == 1.0
+    assert viewer.layers["photo alpha"].data[40, 50] == 0.0
+
+
+def test_options_shown_only_for_their_method(viewer):
+    widget = _open(viewer, "Remove Background")
+    shown = {}
+    for method in ("auto", "neural", "chroma", "grabcut"):
+        widget._method.value = method
+        shown[method] = widget.shown_options()
+        # ``visible`` needs a shown window; hidden-ness is what the widget controls.
+        assert {w.name for w in widget if not w.native.isHidden()} >= shown[method]
+    refine = {"hints", "new_hints", "band", "feather", "matting", "decontaminate"}
+    assert shown["auto"] == {"model", "device", "rect", "hints", "new_hints"}
+    assert shown["neural"] == {"model", "device"} | refine
+    assert shown["chroma"] == {"key_color", "tolerance", "softness", "despill"}
+    assert shown["grabcut"] == {"rect"} | refine
+    assert widget._tolerance.native.isHidden()  # grabcut is the last one chosen
+    widget._method.value = "chroma"
+    widget._refine.value = "on"
+    assert {"matting", "hints"} <= widget.shown_options()
+    widget._method.value = "neural"
+    widget._refine.value = "off"
+    assert widget.shown_options() == {"model", "device"}
+
+
+def test_failures_are_notifications_not_tracebacks(viewer, qtbot):
+    viewer.add_image(_small(person_photo()), name="photo", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "chroma"  # there is no screen in this photo
+    _run(qtbot, widget)
+    assert any("no green or blue screen" in m for m in _messages())
+    assert [layer.name for layer in viewer.layers] == ["photo"]
+    assert widget.controls.run_button.enabled and not widget.controls.cancel_button.enabled
+
+    widget._key_color.value = "not a colour"
+    widget.controls.run_button.native.click()
+    assert not widget.running
+    assert any("not a colour name" in m for m in _messages())
+
+
+def test_cancel_stops_a_stack(viewer, qtbot):
+    frames = np.stack([_small(person_photo(), 0.25)] * 30)
+    viewer.add_image(frames, name="movie", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "neural"
+    widget._refine.value = "off"
+    results = []
+    widget.done.connect(results.append)
+    widget.controls.run_button.native.click()
+    assert widget.running and widget.controls.cancel_button.enabled
+    widget.controls.cancel_button.native.click()
+    qtbot.waitUntil(lambda: not widget.running, timeout=TIMEOUT_MS)
+    assert results == [None]
+    assert "movie alpha" not in [layer.name for layer in viewer.layers]
+    assert any("cancelled" in m for m in _messages())
+
+
+def test_refined_run_with_hints(viewer, qtbot):
+    image = _small(person_photo())
+    viewer.add_image(image, name="photo", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "neural"
+    widget._refine.value = "on"
+    widget._new_hints.native.click()
+    viewer.layers["photo hints"].data[5:25, 5:25] = 2
+    _run(qtbot, widget)
+    hints = widget._options(widget._image_source())["hints"]
+    core = remove_background(image, "neural", refine=True, hints=hints)
+    np.testing.assert_allclose(viewer.layers["photo alpha"].data, core.alpha, atol=1e-5)
+    assert viewer.layers["photo alpha"].data[5:25, 5:25].max() == 0.0
+
+
+def test_compare_methods_table_matches_the_core(viewer, qtbot):
+    image = _small(green_screen_photo(), 0.375)
+    truth = _small(green_screen_alpha(), 0.375)
+    viewer.add_image(image, name="screen", rgb=True)
+    viewer.add_image(truth, name="truth", visible=False)
+    widget = _open(viewer, "Compare Methods")
+    widget._refinement.value = "unrefined"
+    widget._truth.value = viewer.layers["truth"]
+    _run(qtbot, widget)
+
+    labels = ["chroma", "GrabCut", "neural"]
+    for label in labels:
+        layer = viewer.layers[f"screen {label} cut-out"]
+        assert layer.rgb and layer.data.shape == (*image.shape[:2], 4)
+    spread = viewer.layers["screen disagreement"]
+    assert spread.data.dtype == np.float32 and spread.data.min() >= 0 and spread.data.max() <= 1
+    assert viewer.canvas.grid.enabled
+
+    core = {
+        label: remove_background(image, method, refine=False).alpha
+        for label, method in zip(labels, ("chroma", "grabcut", "neural"), strict=True)
+    }
+    np.testing.assert_allclose(spread.data, disagreement(core), atol=1e-6)
+    table = widget.table.value
+    rows = dict(zip(table["index"], table["data"], strict=True))
+    expected = {f"{label} vs truth": (core[label], truth) for label in labels}
+    expected |= {
+        "chroma vs GrabCut": (core["chroma"], core["GrabCut"]),
+        "chroma vs neural": (core["chroma"], core["neural"]),
+        "GrabCut vs neural": (core["GrabCut"], core["neural"]),
+    }
+    assert list(rows) == list(expected)
+    for name, (a, b) in expected.items():
+        assert float(rows[name][0]) == pytest.approx(iou(a, b), abs=1e-4), name
+        assert float(rows[name][1]) == pytest.approx(mean_abs_diff(a, b), abs=1e-4), name
+    for row in widget.last_result.rows:  # the unrounded numbers
+        a, b = expected[f"{row.first} vs {row.second}"]
+        assert row.iou == pytest.approx(iou(a, b), abs=1e-9)
+        assert row.mean_abs_diff == pytest.approx(mean_abs_diff(a, b), abs=1e-6)
+    assert float(rows["chroma vs truth"][0]) > 0.95  # the right tool for a green screen
+
+
+def test_compare_reports_a_failing_method_and_keeps_the_others(viewer, qtbot):
+    viewer.add_image(_small(person_photo(), 0.375), name="photo", rgb=True)
+    widget = _open(viewer, "Compare Methods")
+    widget._refinement.value = "both"
+    widget._use["grabcut"].value = False
+    _run(qtbot, widget)
+    names = [layer.name for layer in viewer.layers]
+    assert "photo chroma cut-out" not in names
+    assert {"photo neural cut-out", "photo neural refined cut-out"} <= set(names)
+    assert list(widget.table.value["index"]) == ["neural vs neural refined"]
+    assert any("chroma failed" in m for m in _messages())
