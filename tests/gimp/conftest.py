@@ -59,19 +59,16 @@ def gimp_profile(gimp, tmp_path_factory) -> Path:
     return config
 
 
-@pytest.fixture(scope="session")
-def gimp_ui_profile(gimp, tmp_path_factory) -> Path:
-    """Like gimp_profile, for interactive runs: GIMP shows a dialog with the last values
-    used in its profile, so the dialog tests get one to themselves (always the defaults)."""
+@pytest.fixture()
+def gimp_ui_profile(gimp, gimp_profile) -> Path:
+    """gimp_profile for interactive runs, whose dialog then shows the defaults."""
     if not gimp.has_ui():
         pytest.skip("interactive tests need Xvfb and xdotool next to GIMP")
-    root = tmp_path_factory.mktemp("gimp-ui-profile")
-    plugins = root / "plug-ins-under-test"
-    plugins.mkdir()
-    copy_plugin(plugins)
-    config = root / "config"
-    write_gimprc(config, plugins)
-    return config
+    # An interactive run saves its values here and the next dialog starts from them;
+    # non-interactive runs save nothing.
+    for saved in (gimp_profile / "plug-in-settings").glob("*alphacut-remove-background*"):
+        saved.unlink()
+    return gimp_profile
 
 
 @pytest.fixture(scope="session")
