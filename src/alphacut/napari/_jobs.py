@@ -11,10 +11,13 @@ from typing import Any
 from napari.qt.threading import GeneratorWorker, create_worker
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info
+from qtpy.QtCore import QTimer
 
 __all__ = ["Cancelled", "Job", "Step"]
 
 log = logging.getLogger(__name__)
+
+PROGRESS_DELAY_MS = 300
 
 
 class Cancelled(Exception):
@@ -53,7 +56,8 @@ class Job:
 
     The progress bar is made here, on the GUI thread, and advanced on each yield, rather
     than through the worker's ``progress=`` option: napari stops showing those after a
-    worker that finishes fast (napari issue #4174).
+    worker that finishes fast (napari issue #4174). Work of one unit gets its bar only
+    once it has run for :data:`PROGRESS_DELAY_MS`, so quick runs stay quick.
     """
 
     def __init__(
@@ -69,9 +73,19 @@ class Job:
         self._on_done = on_done
         self._on_finish = on_finish
         self._cancel = threading.Event()
+        self._done = 0
+        self._finished = False
         self.outcome: str | None = None
         """``"done"``, ``"cancelled"`` or ``"failed"`` once finished."""
-        self._progress = progress(total=total, desc=title)
+        self._total = total
+        self._description = title
+        self._progress: progress | None = None
+        if total > 1:
+            self._show_progress()
+        else:
+            # One unit of work: a bar only if it takes long enough to be worth one
+            # (making a bar costs napari ~0.1 s, as much as a fast run itself).
+            QTimer.singleShot(PROGRESS_DELAY_MS, self._show_progress)
         self.worker: GeneratorWorker = create_worker(
             self._guarded, work, _start_thread=False, _ignore_errors=True
         )
@@ -115,11 +129,20 @@ class Job:
 
     # -- GUI thread ----------------------------------------------------------------------
 
+    def _show_progress(self) -> None:
+        if self._progress is None and self.outcome is None and not self._finished:
+            self._progress = progress(total=self._total, desc=self._description)
+            self._progress.update(self._done)
+
     def _on_yielded(self, value: Any) -> None:
         if isinstance(value, Step):
-            self._progress.set_description(f"{self.title}: {value.name}")
+            self._description = f"{self.title}: {value.name}"
+            if self._progress is not None:
+                self._progress.set_description(self._description)
         else:
-            self._progress.update(1)
+            self._done += 1
+            if self._progress is not None:
+                self._progress.update(1)
 
     def _on_returned(self, result: Any) -> None:
         if result is _CANCELLED:
@@ -148,7 +171,9 @@ class Job:
         show_info(f"{self.title}: cancelled")
 
     def _on_finished(self) -> None:
-        self._progress.close()
+        self._finished = True
+        if self._progress is not None:
+            self._progress.close()
         if self._on_finish is not None:
             self._on_finish()
 

@@ -160,7 +160,9 @@ def show_layer(
     ):
         existing.data = data
         for key, value in placement.items():
-            setattr(existing, key, value)
+            # Only when moved: each set re-lays out the whole viewer (~50 ms).
+            if not np.allclose(getattr(existing, key), value):
+                setattr(existing, key, value)
         if "contrast_limits" in kwargs:
             # napari re-derives limits from new data; a matte's range is always 0..1.
             existing.contrast_limits = kwargs["contrast_limits"]
