@@ -69,7 +69,7 @@ def test_shape_mismatch_raises():
 
 
 def test_laplacian_matches_pymatting_on_unknown_rows():
-    from pymatting import cf_laplacian
+    cf_laplacian = pytest.importorskip("pymatting").cf_laplacian
 
     rng = np.random.default_rng(1)
     image = rng.random((12, 14, 3))
@@ -80,3 +80,42 @@ def test_laplacian_matches_pymatting_on_unknown_rows():
     rows = np.flatnonzero(unknown)
     np.testing.assert_allclose(ours[rows].toarray(), theirs[rows].toarray(), atol=1e-6)
     np.testing.assert_allclose(ours @ np.ones(ours.shape[0]), 0, atol=1e-8)
+
+
+def test_band_solve_matches_dense_solve():
+    from alphacut.refine.matting import _solve_band
+
+    rng = np.random.default_rng(2)
+    image = rng.random((16, 18, 3))
+    trimap = np.full((16, 18), 0.5)
+    trimap[:3], trimap[-3:] = 0.0, 1.0
+    trimap[:, :2] = 0.0
+    unknown = trimap == 0.5
+    lap = matting_laplacian(image, unknown).toarray()
+    u = unknown.ravel()
+    known = trimap.ravel()[~u]
+    expected = np.linalg.solve(lap[np.ix_(u, u)], -lap[np.ix_(u, ~u)] @ known)
+    alpha = _solve_band(image, trimap, radius=1, epsilon=1e-7)
+    np.testing.assert_allclose(alpha[unknown], np.clip(expected, 0, 1), atol=1e-6)
+    assert np.all(alpha[~unknown] == trimap[~unknown])
+
+
+@pytest.mark.parametrize("shape", [(20, 30), (2, 30)])
+def test_all_unknown_gives_finite_alpha(shape):
+    image = np.random.default_rng(3).random((*shape, 3))
+    alpha = estimate_alpha(image, np.full(shape, 0.5))
+    assert alpha.shape == shape and np.all(np.isfinite(alpha))
+
+
+def test_runtime_path_imports_neither_numba_nor_pymatting():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np; from alphacut.refine import refine; "
+        "img = np.random.default_rng(0).random((40, 40, 3)); "
+        "refine(img, np.pad(np.ones((20, 20)), 10)); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'numba', 'pymatting'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -4,7 +4,9 @@ Closed-form matting (Levin, Lischinski and Weiss 2008) is what rembg and others 
 through pymatting, on the whole photo: pymatting allocates its Laplacian for every pixel,
 so time and memory follow the photo, not the edge. Here the Laplacian is built only for
 the windows that touch an unknown pixel, inside the bounding box of the band, so the cost
-follows the band; the solution is the same closed-form one (same windows, same solver).
+follows the band; the solution is the same closed-form one (same windows), solved with a
+sparse direct factorisation from SciPy rather than pymatting's numba-compiled conjugate
+gradients, so nothing is compiled at run time.
 
 When the band holds more unknown pixels than ``max_unknown``, the system is solved on a
 reduced copy of the photo and brought back to full resolution through the closed-form
@@ -20,15 +22,15 @@ alphamatting.com photos, removing it lowers SAD on both trimap sets.
 
 from __future__ import annotations
 
-import contextlib
-import io
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import scipy.sparse
-from scipy.ndimage import map_coordinates
 
 from alphacut.refine._convert import as_trimap, read_float_rgb
+
+if TYPE_CHECKING:
+    import scipy.sparse
 
 __all__ = ["estimate_alpha", "matting_laplacian"]
 
@@ -63,6 +65,10 @@ def matting_laplacian(
     >>> bool(np.allclose(L @ np.ones(36), 0))  # constants are in the null space
     True
     """
+    # SciPy is imported where it is used: scipy.sparse and scipy.ndimage take ~1 s to import,
+    # which every start of the CLI would pay, refining or not.
+    import scipy.sparse
+
     h, w = unknown.shape
     size = 2 * radius + 1
     area = size * size
@@ -90,12 +96,8 @@ def matting_laplacian(
     return scipy.sparse.csr_matrix((values.ravel(), (rows, cols)), shape=(h * w, h * w))
 
 
-def _solve_band(
-    image: np.ndarray, trimap: np.ndarray, radius: int, epsilon: float, rtol: float
-) -> np.ndarray:
+def _solve_band(image: np.ndarray, trimap: np.ndarray, radius: int, epsilon: float) -> np.ndarray:
     """Closed-form alpha (float64 HxW) with the trimap's known values as boundary conditions."""
-    from pymatting import cg, ichol  # deferred: importing pymatting loads numba
-
     unknown = (trimap > 0) & (trimap < 1)
     alpha = trimap.astype(np.float64)
     if not unknown.any():
@@ -109,19 +111,46 @@ def _solve_band(
     lap = matting_laplacian(image[y0:y1, x0:x1], crop_unknown, radius=radius, epsilon=epsilon)
     u = crop_unknown.ravel()
     rows = lap[u]
-    lap_uu = rows[:, u].tocsr()
+    lap_uu = rows[:, u].tocsc()
     known_fg = (trimap[y0:y1, x0:x1].ravel()[~u] >= 1).astype(np.float64)
     rhs = -(rows[:, ~u] @ known_fg)
     del lap, rows
-    # Incomplete Cholesky keeps CG to a few hundred iterations even at epsilon = 1e-7;
-    # a smaller max_nnz than pymatting's 4 GB default keeps the reservation modest.
-    # pymatting prints a warning when ichol needs a diagonal shift, which is routine at
-    # epsilon = 1e-7; keep it out of the caller's (e.g. the CLI's) output.
-    with contextlib.redirect_stdout(io.StringIO()):
-        precondition = ichol(lap_uu, max_nnz=max(40 * lap_uu.nnz, 1_000_000))
-    solution = cg(lap_uu, rhs, M=precondition, rtol=rtol, maxiter=10_000)
-    alpha[y0:y1, x0:x1][crop_unknown] = solution
+    alpha[y0:y1, x0:x1][crop_unknown] = _solve_spd(lap_uu, rhs)
     return np.clip(alpha, 0.0, 1.0)
+
+
+def _solve_spd(matrix: scipy.sparse.csc_matrix, rhs: np.ndarray) -> np.ndarray:
+    """Solve the band system directly: a sparse LU without pivoting, as for a Cholesky factor.
+
+    The system is symmetric positive definite (the Laplacian's unknown rows and columns,
+    the known pixels moved to the right-hand side), so SuperLU's symmetric mode with a
+    minimum-degree ordering of A + Aᵀ applies. Measured on the alphamatting.com band
+    systems (29 k - 219 k unknowns) it is as fast as or faster than pymatting's incomplete
+    Cholesky + conjugate gradients at epsilon = 1e-7, several times faster than SuperLU's
+    default COLAMD ordering, and far faster than Jacobi-preconditioned CG (1 300 - 2 000
+    iterations); the residual is ~1e-15 instead of CG's 1e-7, and nothing is compiled at run
+    time (pymatting's numba JIT took ~100 s on the first call after installation).
+    """
+    from scipy.sparse.linalg import lsqr, splu
+
+    if not rhs.any():
+        # No foreground among the known neighbours: alpha is 0 (and the system may be
+        # singular, e.g. when no pixel of the image is known).
+        return np.zeros_like(rhs)
+    try:
+        factor = splu(
+            matrix,
+            permc_spec="MMD_AT_PLUS_A",
+            diag_pivot_thresh=0.0,
+            options={"SymmetricMode": True},
+        )
+        solution = factor.solve(rhs)
+    except RuntimeError:  # exactly singular: a region with no known pixel in reach
+        solution = np.full_like(rhs, np.nan)
+    if not np.all(np.isfinite(solution)):
+        # Singular or numerically so; least squares picks a bounded solution.
+        solution = lsqr(matrix, rhs, atol=1e-10, btol=1e-10, iter_lim=10_000)[0]
+    return solution
 
 
 def _box(array: np.ndarray, radius: int) -> np.ndarray:
@@ -171,10 +200,11 @@ def _coarse_to_fine(
     scale: float,
     radius: int,
     epsilon: float,
-    rtol: float,
     model_radius: int,
     model_epsilon: float,
 ) -> np.ndarray:
+    from scipy.ndimage import map_coordinates
+
     h, w = trimap.shape
     size = (max(round(w * scale), 2 * radius + 2), max(round(h * scale), 2 * radius + 2))
     small_image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
@@ -182,7 +212,7 @@ def _coarse_to_fine(
     small_trimap = cv2.resize(trimap, size, interpolation=cv2.INTER_AREA)
     small_trimap[(small_trimap > 1e-6) & (small_trimap < 1 - 1e-6)] = 0.5
     small_trimap = np.round(small_trimap * 2) / 2
-    small_alpha = _solve_band(small_image, small_trimap, radius, epsilon, rtol)
+    small_alpha = _solve_band(small_image, small_trimap, radius, epsilon)
     coeffs = _linear_model(small_image, small_alpha, model_radius, model_epsilon)
 
     alpha = trimap.copy()
@@ -210,7 +240,6 @@ def estimate_alpha(
     max_unknown: int = 250_000,
     max_pixels: int = 600_000,
     snap: float = 0.05,
-    rtol: float = 1e-7,
     model_radius: int = 1,
     model_epsilon: float = 1e-6,
 ) -> np.ndarray:
@@ -236,8 +265,6 @@ def estimate_alpha(
         12 MP photo the coarse solve takes ~3 s.
     snap : float
         Alpha within ``snap`` of 0 or 1 is set to 0 or 1; 0 disables.
-    rtol : float
-        Relative residual at which conjugate gradients stops.
     model_radius, model_epsilon : int, float
         Window radius and regularisation of the local linear model used for upsampling.
 
@@ -264,11 +291,9 @@ def estimate_alpha(
     n_unknown = int(np.count_nonzero(trimap == 0.5))
     scale = min(1.0, np.sqrt(max_unknown / max(n_unknown, 1)), np.sqrt(max_pixels / trimap.size))
     if scale >= 1.0:
-        alpha = _solve_band(rgb, trimap, radius, epsilon, rtol).astype(np.float32)
+        alpha = _solve_band(rgb, trimap, radius, epsilon).astype(np.float32)
     else:
-        alpha = _coarse_to_fine(
-            rgb, trimap, scale, radius, epsilon, rtol, model_radius, model_epsilon
-        )
+        alpha = _coarse_to_fine(rgb, trimap, scale, radius, epsilon, model_radius, model_epsilon)
     if snap > 0:
         alpha[alpha < snap] = 0.0
         alpha[alpha > 1.0 - snap] = 1.0
