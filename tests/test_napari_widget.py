@@ -107,6 +107,27 @@ def test_remove_background_layers_match_the_core(viewer, qtbot, method, photo):
     assert 0.05 < core.mask.mean() < 0.95  # a subject was found, not all or nothing
 
 
+def test_frames_are_what_the_layer_shows():
+    from alphacut.napari._layers import ImageSource
+
+    photo = person_photo()
+    np.testing.assert_array_equal(ImageSource.from_layer(Image(photo, rgb=True)).frame(), photo)
+    # A 12-bit stack shown with limits 100..900: the core sees those limits as 0..1.
+    stack = np.array([[[50, 100], [500, 900]], [[900, 4000], [100, 100]]], np.uint16)
+    source = ImageSource.from_layer(Image(stack, contrast_limits=(100, 900)))
+    assert source.stack_shape == (2,) and source.frame_shape == (2, 2)
+    np.testing.assert_allclose(source.frame((0,)), [[0.0, 0.0], [0.5, 1.0]])
+    np.testing.assert_allclose(source.frame((1,)), [[1.0, 1.0], [0.0, 0.0]])
+
+
+def test_auto_says_what_it_chose(viewer, qtbot):
+    viewer.add_image(_small(green_screen_photo()), name="photo", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    _run(qtbot, widget)
+    assert widget.last_result.methods == ["chroma"]
+    assert "uniform key colour" in widget.controls.status.value
+
+
 def test_rerun_updates_the_same_layers(viewer, qtbot):
     viewer.add_image(_small(green_screen_photo()), name="photo", rgb=True)
     widget = _open(viewer, "Remove Background")
@@ -280,6 +301,16 @@ def test_compare_methods_table_matches_the_core(viewer, qtbot):
         assert row.iou == pytest.approx(iou(a, b), abs=1e-9)
         assert row.mean_abs_diff == pytest.approx(mean_abs_diff(a, b), abs=1e-6)
     assert float(rows["chroma vs truth"][0]) > 0.95  # the right tool for a green screen
+
+    # A Labels ground truth: any label is subject.
+    viewer.add_labels((truth >= 0.5).astype(np.uint8) * 3, name="truth mask")
+    widget._truth.value = viewer.layers["truth mask"]
+    widget._use["chroma"].value = widget._use["grabcut"].value = False
+    _run(qtbot, widget)
+    (row,) = widget.last_result.rows
+    assert (row.first, row.second) == ("neural", "truth")
+    assert row.iou == pytest.approx(iou(core["neural"], truth >= 0.5))
+    assert row.mean_abs_diff == pytest.approx(mean_abs_diff(core["neural"], truth >= 0.5))
 
 
 def test_compare_reports_a_failing_method_and_keeps_the_others(viewer, qtbot):

@@ -53,6 +53,8 @@ class RemoveResult:
     rgba: np.ndarray
     methods: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    """The core's notes (e.g. why ``auto`` chose its method), each once."""
 
 
 class RemoveBackgroundWidget(Container):
@@ -296,7 +298,7 @@ class RemoveBackgroundWidget(Container):
             self._viewer, f"{name} cut-out", Image, result.rgba, like=result.source, rgb=True
         )
         used = ", ".join(f"{m} ×{n}" if n > 1 else m for m, n in Counter(result.methods).items())
-        self.controls.status.value = f"{used}: {result.seconds:.2f} s"
+        self.controls.status.value = "\n".join([f"{used}: {result.seconds:.2f} s", *result.notes])
         self.last_result = result
 
     def _finished(self) -> None:
@@ -319,7 +321,8 @@ def _remove_frames(
         alpha = np.empty((*stack, height, width), np.float32)
         mask = np.empty((*stack, height, width), np.uint8)
         rgba = np.empty((*stack, height, width, 4), np.uint8)
-        methods = []
+        methods: list[str] = []
+        notes: list[str] = []
         for count, index in enumerate(source.indices()):
             matte = remove_background(
                 source.frame(index),
@@ -331,9 +334,10 @@ def _remove_frames(
             mask[index] = matte.mask
             rgba[index] = matte.rgba()
             methods.append(matte.method)
+            notes.extend(note for note in matte.notes if note not in notes)
             yield count
         seconds = time.perf_counter() - start
-        return RemoveResult(source, alpha, mask, rgba, methods, seconds)
+        return RemoveResult(source, alpha, mask, rgba, methods, seconds, notes)
 
     return work
 
