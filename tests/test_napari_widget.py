@@ -103,7 +103,8 @@ def test_remove_background_layers_match_the_core(viewer, qtbot, method, photo):
     np.testing.assert_allclose(alpha.data, core.alpha, atol=1e-6)
     np.testing.assert_array_equal(mask.data, core.mask)
     np.testing.assert_array_equal(cutout.data, core.rgba())
-    assert widget.last_result.methods == [method]
+    assert widget.last_result.methods == [method] and not widget.last_result.refined
+    assert alpha.visible and not mask.visible and cutout.visible
     assert 0.05 < core.mask.mean() < 0.95  # a subject was found, not all or nothing
 
 
@@ -259,6 +260,8 @@ def test_refined_run_with_hints(viewer, qtbot):
     core = remove_background(image, "neural", refine=True, hints=hints)
     np.testing.assert_allclose(viewer.layers["photo alpha"].data, core.alpha, atol=1e-5)
     assert viewer.layers["photo alpha"].data[5:25, 5:25].max() == 0.0
+    assert widget.last_result.refined
+    assert "refinement" in widget.controls.status.value
 
 
 def test_compare_methods_table_matches_the_core(viewer, qtbot):

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from magicgui.widgets import ComboBox, Container, Label, PushButton
 from napari.layers import Image, Labels, Layer
+from qtpy.QtWidgets import QSizePolicy
 
 from alphacut.napari._layers import HINT_COLORS, ImageSource, find_layer
 
@@ -61,8 +62,10 @@ class RunControls(Container):
         )
         buttons.margins = (0, 0, 0, 0)
         self.status = Label(value="", name="status")
-        # Long messages (timings of six variants) wrap instead of widening the dock.
+        # Long messages (timings of six variants) wrap instead of widening the dock; a
+        # wrapping label must be told to take the full width, or Qt wraps it early.
         self.status.native.setWordWrap(True)
+        self.status.native.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         super().__init__(widgets=[buttons, self.status], labels=False)
         self.margins = (0, 0, 0, 0)
 

@@ -17,7 +17,11 @@ __all__ = ["Cancelled", "Job", "Step"]
 
 log = logging.getLogger(__name__)
 
-PROGRESS_DELAY_MS = 300
+# A bar for single-photo work only after this long: making one costs napari ~0.1 s, and
+# while one exists napari animates a GIF in the status bar, which on software OpenGL
+# (no GPU: VMs, remote desktops, CI) recomposes the whole window every frame and has
+# been measured to slow the work itself several-fold.
+PROGRESS_DELAY_MS = 1000
 
 
 class Cancelled(Exception):
@@ -83,8 +87,7 @@ class Job:
         if total > 1:
             self._show_progress()
         else:
-            # One unit of work: a bar only if it takes long enough to be worth one
-            # (making a bar costs napari ~0.1 s, as much as a fast run itself).
+            # One unit of work: a bar only if it takes long enough to be worth one.
             QTimer.singleShot(PROGRESS_DELAY_MS, self._show_progress)
         self.worker: GeneratorWorker = create_worker(
             self._guarded, work, _start_thread=False, _ignore_errors=True

@@ -55,6 +55,8 @@ class RemoveResult:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     """The core's notes (e.g. why ``auto`` chose its method), each once."""
+    refined: bool = False
+    """Whether edge refinement ran."""
 
 
 class RemoveBackgroundWidget(Container):
@@ -286,9 +288,12 @@ class RemoveBackgroundWidget(Container):
 
     def _show(self, result: RemoveResult) -> None:
         name = result.source.name
+        # The alpha stays visible under the cut-out: it hides the photo, so the cut-out is
+        # seen against its own matte (black where the background was), not over the photo
+        # it came from, where it would look like nothing happened.
         show_layer(
             self._viewer, f"{name} alpha", Image, result.alpha, like=result.source,
-            colormap="gray", contrast_limits=(0.0, 1.0), visible=False,
+            colormap="gray", contrast_limits=(0.0, 1.0),
         )  # fmt: skip
         show_layer(
             self._viewer, f"{name} mask", Labels, result.mask, like=result.source,
@@ -298,7 +303,10 @@ class RemoveBackgroundWidget(Container):
             self._viewer, f"{name} cut-out", Image, result.rgba, like=result.source, rgb=True
         )
         used = ", ".join(f"{m} ×{n}" if n > 1 else m for m, n in Counter(result.methods).items())
-        self.controls.status.value = "\n".join([f"{used}: {result.seconds:.2f} s", *result.notes])
+        refined = " + refinement" if result.refined else ""
+        self.controls.status.value = "\n".join(
+            [f"{used}{refined}: {result.seconds:.2f} s", *result.notes]
+        )
         self.last_result = result
 
     def _finished(self) -> None:
@@ -323,11 +331,17 @@ def _remove_frames(
         rgba = np.empty((*stack, height, width, 4), np.uint8)
         methods: list[str] = []
         notes: list[str] = []
+        steps: set[str] = set()
+
+        def step(name: str) -> None:
+            steps.add(name)
+            report(name)
+
         for count, index in enumerate(source.indices()):
             matte = remove_background(
                 source.frame(index),
                 hints=hints_for_frame(hints, index),
-                progress=report,
+                progress=step,
                 **options,
             )
             alpha[index] = matte.alpha
@@ -337,7 +351,8 @@ def _remove_frames(
             notes.extend(note for note in matte.notes if note not in notes)
             yield count
         seconds = time.perf_counter() - start
-        return RemoveResult(source, alpha, mask, rgba, methods, seconds, notes)
+        refined = "refine" in steps
+        return RemoveResult(source, alpha, mask, rgba, methods, seconds, notes, refined)
 
     return work
 
