@@ -316,6 +316,22 @@ def test_compare_methods_table_matches_the_core(viewer, qtbot):
     assert row.mean_abs_diff == pytest.approx(mean_abs_diff(core["neural"], truth >= 0.5))
 
 
+def test_compare_uses_the_frame_on_show(viewer, qtbot):
+    person = _small(person_photo(), 0.25)
+    stack = np.stack([np.zeros_like(person), person])
+    viewer.add_image(stack, name="movie", rgb=True)
+    viewer.dims.set_current_step(0, 1)
+    widget = _open(viewer, "Compare Methods")
+    widget._refinement.value = "unrefined"
+    widget._use["chroma"].value = widget._use["grabcut"].value = False
+    _run(qtbot, widget)
+    assert widget.last_result.frame == (1,)
+    cutout = viewer.layers["movie neural cut-out"]
+    np.testing.assert_array_equal(
+        cutout.data, remove_background(person, "neural", refine=False).rgba()
+    )
+
+
 def test_compare_reports_a_failing_method_and_keeps_the_others(viewer, qtbot):
     viewer.add_image(_small(person_photo(), 0.375), name="photo", rgb=True)
     widget = _open(viewer, "Compare Methods")

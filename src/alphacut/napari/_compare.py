@@ -112,6 +112,10 @@ class CompareMethodsWidget(Container):
             value={"data": [], "index": [], "columns": list(TABLE_COLUMNS)}, name="table"
         )
         self.table.read_only = True
+        self.table.tooltip = (
+            "IoU of the masks (alpha ≥ 0.5) and mean |Δα| of each pair; against the ground "
+            "truth, mean |Δα| is the MAE"
+        )
         self.table.native.horizontalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents
         )
