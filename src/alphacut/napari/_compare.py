@@ -192,10 +192,13 @@ class CompareMethodsWidget(Container):
         self._job.start()
 
     @staticmethod
-    def _truth_frame(layer: Image | Labels, source: ImageSource, frame: tuple[int, ...]):
+    def _truth_frame(
+        layer: Image | Labels, source: ImageSource, frame: tuple[int, ...]
+    ) -> np.ndarray:
+        """The ground truth's alpha for ``frame`` of ``source``."""
         data = layer.data
-        channels = 1 if isinstance(layer, Labels) or not layer.rgb else 0
-        shape = data.shape if channels else data.shape[:-1]
+        colour = isinstance(layer, Image) and layer.rgb
+        shape = data.shape[:-1] if colour else data.shape
         if tuple(shape[-2:]) != source.frame_shape:
             raise ValueError(
                 f"ground truth {layer.name!r} is {shape[-2:]}, the photo {source.frame_shape}"
