@@ -46,7 +46,8 @@ def as_float_rgb(image: np.ndarray) -> np.ndarray:
         return channels.astype(np.float32)
     if np.issubdtype(channels.dtype, np.floating):
         result = channels.astype(np.float32)  # astype copies, so the input stays untouched
-        np.nan_to_num(result, copy=False, nan=0.0)
+        if np.isnan(result).any():
+            np.nan_to_num(result, copy=False, nan=0.0)
         return np.clip(result, 0.0, 1.0, out=result)
     raise TypeError(f"unsupported image dtype {channels.dtype}")
 

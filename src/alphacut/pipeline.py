@@ -10,7 +10,7 @@ import numpy as np
 
 from alphacut.imageops import as_float_rgb
 from alphacut.matte import Matte
-from alphacut.methods.chroma import chroma, estimate_key_color, keyed_foreground
+from alphacut.methods.chroma import chroma_matte, estimate_key_color
 from alphacut.methods.grabcut import BACKGROUND, FOREGROUND, grabcut
 from alphacut.methods.neural import neural
 from alphacut.models import DEFAULT_MODEL, ModelSpec, load_model
@@ -115,12 +115,12 @@ def remove_background(
     foreground = None
     provider = None
     if chosen == "chroma":
-        alpha = step(
+        alpha, foreground = step(
             "chroma",
-            lambda: chroma(rgb, key_color=key_color, tolerance=tolerance, softness=softness),
+            lambda: chroma_matte(
+                rgb, key_color=key_color, tolerance=tolerance, softness=softness, despill=despill
+            ),
         )
-        if despill:
-            foreground = step("despill", lambda: keyed_foreground(rgb, alpha, key_color))
     elif chosen == "neural":
         loaded = step("load model", lambda: load_model(model, device=device))
         provider = loaded.provider

@@ -22,7 +22,15 @@ _CHROMA = np.array([[-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], d
 
 
 def _chroma(rgb: np.ndarray) -> np.ndarray:
+    rgb = np.asarray(rgb, np.float32)
+    if rgb.ndim == 3:
+        # cv2.transform is a per-pixel 2x3 matrix product ~10x faster than numpy's matmul.
+        return cv2.transform(rgb, _CHROMA.T)
     return rgb @ _CHROMA
+
+
+def _norm(vectors: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.einsum("...c,...c->...", vectors, vectors))
 
 
 def _border(image: np.ndarray, width: int) -> np.ndarray:
@@ -150,22 +158,33 @@ def chroma(
     >>> float(a[16, 16]), float(a[0, 0])
     (1.0, 0.0)
     """
-    rgb = as_float_rgb(image)
+    return _key(as_float_rgb(image), key_color, tolerance, softness, local_key, refine)[0]
+
+
+def _key(
+    rgb: np.ndarray,
+    key_color,
+    tolerance: float | None,
+    softness: float | None,
+    local_key: bool,
+    refine: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(alpha, key colour, local screen colour or None) of a float RGB photo."""
     key = _resolve_key(rgb, key_color)
     key_chroma = _chroma(key)
     saturation = max(float(np.linalg.norm(key_chroma)), 1e-3)
     chroma_map = _chroma(rgb)
-    distance = np.linalg.norm(chroma_map - key_chroma, axis=2) / saturation
+    distance = _norm(chroma_map - key_chroma) / saturation
     if tolerance is None:
         tolerance = _auto_tolerance(rgb, distance)
     softness = 0.6 if softness is None else max(float(softness), 1e-3)
     alpha = np.clip((distance - tolerance) / softness, 0.0, 1.0)
     if not local_key:
-        return alpha.astype(np.float32)
+        return alpha.astype(np.float32), key, None
     screen = (alpha <= 0).astype(np.float32)
     solid = (alpha >= 1).astype(np.float32)
     if screen.mean() < 0.01 or solid.mean() < 0.001:
-        return alpha.astype(np.float32)
+        return alpha.astype(np.float32), key, None
     # Compositing is linear: a pixel's chroma lies on the segment from the local screen
     # chroma (alpha 0) to the local subject chroma (alpha 1), so projecting onto it gives
     # alpha without the bias of a fixed softness ramp.
@@ -191,7 +210,7 @@ def chroma(
         dead_zone = float(np.clip(3 * noise, 0.01, 0.1))
         for _ in range(int(refine)):
             alpha = _known_background_alpha(rgb, alpha, background_rgb, dead_zone)
-    return alpha.astype(np.float32)
+    return alpha.astype(np.float32), key, background_rgb
 
 
 # 4-neighbour sum, the smoothness term of the foreground solve.
@@ -286,12 +305,17 @@ def unmix_background(
     screen. Pixels with very small alpha keep the photo's colour (their colour barely shows).
     """
     rgb = as_float_rgb(image)
-    a = np.asarray(alpha, np.float32)[..., None]
-    bg = np.asarray(background, np.float32)
-    if bg.ndim == 1:
-        bg = bg[None, None, :]
-    fg = (rgb - (1 - a) * bg) / np.maximum(a, 1e-3)
-    return np.where(a > 0.05, np.clip(fg, 0.0, 1.0), rgb).astype(np.float32)
+    a = np.asarray(alpha, np.float32)
+    bg = np.broadcast_to(np.asarray(background, np.float32), rgb.shape)
+    # B + (I - B) / a is (I - (1 - a) B) / a; OpenCV's element-wise ops are several times
+    # faster than numpy's temporaries on multi-megapixel photos.
+    scale = cv2.merge([1.0 / np.maximum(a, 1e-3)] * 3)
+    fg = np.clip(
+        cv2.add(np.ascontiguousarray(bg), cv2.multiply(cv2.subtract(rgb, bg), scale)), 0, 1
+    )
+    keep = a > 0.05
+    rgb[keep] = fg[keep]
+    return rgb
 
 
 def despill(image: np.ndarray, key_color: tuple[float, float, float]) -> np.ndarray:
@@ -314,11 +338,39 @@ def despill(image: np.ndarray, key_color: tuple[float, float, float]) -> np.ndar
 
 
 def keyed_foreground(
-    image: np.ndarray, alpha: np.ndarray, key_color: tuple[float, float, float] | None = None
+    image: np.ndarray,
+    alpha: np.ndarray,
+    key_color: tuple[float, float, float] | None = None,
+    *,
+    background: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Decontaminated foreground for a keyed photo: unmix the local screen colour, despill."""
+    """Decontaminated foreground for a keyed photo: unmix the local screen colour, despill.
+
+    ``background`` is the local screen colour (HxWx3) when the caller already has it.
+    """
     rgb = as_float_rgb(image)
     key = _resolve_key(rgb, key_color)
-    screen = (np.asarray(alpha) <= 0).astype(np.float32)
-    background = _local_background(rgb, screen, key) if screen.mean() > 0.01 else key
+    if background is None:
+        screen = (np.asarray(alpha) <= 0).astype(np.float32)
+        background = _local_background(rgb, screen, key) if screen.mean() > 0.01 else key
     return despill(unmix_background(rgb, alpha, background), tuple(key))
+
+
+def chroma_matte(
+    image: np.ndarray,
+    *,
+    key_color: tuple[float, float, float] | None = None,
+    tolerance: float | None = None,
+    softness: float | None = None,
+    despill: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Alpha and decontaminated foreground in one go, sharing the key and screen estimates.
+
+    Same results as :func:`chroma` followed by :func:`keyed_foreground` (or the photo itself
+    when ``despill`` is off), for about half the work.
+    """
+    rgb = as_float_rgb(image)
+    alpha, key, background = _key(rgb, key_color, tolerance, softness, True, 2)
+    if not despill:
+        return alpha, rgb
+    return alpha, keyed_foreground(rgb, alpha, tuple(key), background=background)
