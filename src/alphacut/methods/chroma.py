@@ -34,12 +34,13 @@ def _norm(vectors: np.ndarray) -> np.ndarray:
 
 
 def _border(image: np.ndarray, width: int) -> np.ndarray:
+    channels = image.shape[2]
     return np.concatenate(
         [
-            image[:width].reshape(-1, 3),
-            image[-width:].reshape(-1, 3),
-            image[:, :width].reshape(-1, 3),
-            image[:, -width:].reshape(-1, 3),
+            image[:width].reshape(-1, channels),
+            image[-width:].reshape(-1, channels),
+            image[:, :width].reshape(-1, channels),
+            image[:, -width:].reshape(-1, channels),
         ]
     )
 
@@ -72,9 +73,10 @@ def estimate_key_color(
     >>> [round(c, 2) for c in estimate_key_color(green)]
     [0.0, 0.78, 0.0]
     """
-    rgb = as_float_rgb(image)
-    width = max(1, int(round(border * min(rgb.shape[:2]))))
-    pixels = _border(rgb, width)
+    array = np.asarray(image)
+    width = max(1, int(round(border * min(array.shape[:2]))))
+    # Only the border is looked at: convert just that, not the whole photo.
+    pixels = as_float_rgb(_border(array if array.ndim == 3 else array[..., None], width)[None])[0]
     key = np.median(pixels, axis=0)
     chroma = _chroma(pixels)
     key_chroma = _chroma(key)
@@ -313,8 +315,7 @@ def unmix_background(
     fg = np.clip(
         cv2.add(np.ascontiguousarray(bg), cv2.multiply(cv2.subtract(rgb, bg), scale)), 0, 1
     )
-    keep = a > 0.05
-    rgb[keep] = fg[keep]
+    np.copyto(rgb, fg, where=(a > 0.05)[..., None])
     return rgb
 
 
