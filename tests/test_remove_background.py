@@ -67,3 +67,13 @@ def test_refined_matte_has_decontaminated_foreground(person):
     edge = (matte.alpha > 0.05) & (matte.alpha < 0.95)
     assert edge.any()
     assert not np.allclose(matte.foreground[edge], person[edge] / 255, atol=1e-3)
+
+
+def test_refinement_options_switch_refinement_on_for_chroma(green_screen):
+    image, _ = green_screen
+    plain = remove_background(image, "chroma")
+    assert "matting" not in plain.timings
+    refined = remove_background(image, "chroma", feather_sigma=2.0)
+    assert "matting" in refined.timings
+    with pytest.raises(TypeError, match="refine is off"):
+        remove_background(image, "chroma", refine=False, feather_sigma=2.0)

@@ -59,7 +59,8 @@ def remove_background(
     refine : bool, optional
         Trimap → alpha matting → colour decontamination on the edge. Default: on for
         neural and GrabCut, off for chroma (whose alpha is already soft and whose colours
-        are decontaminated against the known screen colour).
+        are decontaminated against the known screen colour) unless refinement options are
+        given.
     model, device
         The neural model (a name from :data:`alphacut.models.MODEL_SPECS`) and the ONNX
         Runtime device (``"auto"``, ``"cpu"``, ``"cuda"``, ...).
@@ -135,7 +136,9 @@ def remove_background(
         alpha = step("grabcut", lambda: grabcut(rgb, rect=rect, hints=hints))
 
     if refine is None:
-        refine = chosen != "chroma"
+        # Asking for a refinement option (a band, a feather) is asking for refinement,
+        # even on chroma, which is not refined by default.
+        refine = chosen != "chroma" or bool(refine_options)
     if refine:
         from alphacut.refine import refine as refine_edges
 

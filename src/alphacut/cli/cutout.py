@@ -389,7 +389,7 @@ def run_cutout(argv: list[str]) -> int:
             failures.append((job.source, str(error)))
             _report(progress, f"alphacut: error: {error}")
             continue
-        except (ValueError, KeyError, RuntimeError, OSError, MemoryError) as error:
+        except Exception as error:  # noqa: BLE001 - one photo's failure must not stop a batch
             message = str(error).splitlines()[0] if str(error) else type(error).__name__
             failures.append((job.source, message))
             _report(progress, f"alphacut: error: {job.source}: {message}")
