@@ -11,19 +11,29 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["guided_filter", "guided_upsample"]
+__all__ = ["box_mean", "guided_filter", "guided_upsample", "local_linear_coefficients"]
 
 
-def _box(array: np.ndarray, radius: int) -> np.ndarray:
-    # Normalised box filter with reflected borders: O(1) per pixel whatever the radius.
+def box_mean(array: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over the (2·radius + 1)² window around each pixel, borders reflected.
+
+    O(1) per pixel whatever the radius; keeps the array's dtype.
+    """
     return cv2.boxFilter(array, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
 
 
-def _coefficients(guide: np.ndarray, source: np.ndarray, radius: int, eps: float):
-    """Per-pixel linear coefficients ``a`` (HxWx3) and ``b`` (HxW) with source ≈ a·guide + b."""
-    mean_i = _box(guide, radius)
-    mean_p = _box(source, radius)
-    mean_ip = _box(guide * source[..., None], radius)
+def local_linear_coefficients(
+    guide: np.ndarray, source: np.ndarray, radius: int, eps: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-window linear coefficients ``a`` (HxWx3) and ``b`` (HxW) with source ≈ a·guide + b.
+
+    The ridge-regularised least-squares fit of the guided filter (and of closed-form
+    matting's local colour model), computed in the inputs' precision. The coefficients are
+    those of the window centred on each pixel, not yet averaged over overlapping windows.
+    """
+    mean_i = box_mean(guide, radius)
+    mean_p = box_mean(source, radius)
+    mean_ip = box_mean(guide * source[..., None], radius)
     cov_ip = mean_ip - mean_i * mean_p[..., None]
 
     # 3x3 covariance of the guide's colours in each window, solved in closed form for all
@@ -32,7 +42,7 @@ def _coefficients(guide: np.ndarray, source: np.ndarray, radius: int, eps: float
     for i in range(3):
         for j in range(i, 3):
             products[i, j] = (
-                _box(guide[..., i] * guide[..., j], radius) - mean_i[..., i] * mean_i[..., j]
+                box_mean(guide[..., i] * guide[..., j], radius) - mean_i[..., i] * mean_i[..., j]
             )
     s00, s01, s02 = products[0, 0] + eps, products[0, 1], products[0, 2]
     s11, s12, s22 = products[1, 1] + eps, products[1, 2], products[2, 2] + eps
@@ -51,8 +61,8 @@ def _coefficients(guide: np.ndarray, source: np.ndarray, radius: int, eps: float
             (inv02 * c0 + inv12 * c1 + inv22 * c2) / det,
         ],
         axis=-1,
-    ).astype(np.float32)
-    b = (mean_p - np.einsum("hwc,hwc->hw", a, mean_i)).astype(np.float32)
+    )
+    b = mean_p - np.einsum("hwc,hwc->hw", a, mean_i)
     return a, b
 
 
@@ -96,12 +106,14 @@ def guided_filter(
         small = (max(1, height // subsample), max(1, width // subsample))
         guide_small = cv2.resize(guide, small[::-1], interpolation=cv2.INTER_AREA)
         source_small = cv2.resize(source, small[::-1], interpolation=cv2.INTER_AREA)
-        a, b = _coefficients(guide_small, source_small, max(1, radius // subsample), eps)
+        a, b = local_linear_coefficients(
+            guide_small, source_small, max(1, radius // subsample), eps
+        )
     else:
-        a, b = _coefficients(guide, source, radius, eps)
+        a, b = local_linear_coefficients(guide, source, radius, eps)
     r_small = max(1, radius // subsample)
-    mean_a = _box(a, r_small)
-    mean_b = _box(b, r_small)
+    mean_a = box_mean(a, r_small)
+    mean_b = box_mean(b, r_small)
     if subsample > 1:
         mean_a = cv2.resize(mean_a, (width, height), interpolation=cv2.INTER_LINEAR)
         mean_b = cv2.resize(mean_b, (width, height), interpolation=cv2.INTER_LINEAR)

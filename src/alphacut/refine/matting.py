@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from alphacut.guided import box_mean, local_linear_coefficients
 from alphacut.refine._convert import as_trimap, read_float_rgb
 
 if TYPE_CHECKING:
@@ -153,45 +154,15 @@ def _solve_spd(matrix: scipy.sparse.csc_matrix, rhs: np.ndarray) -> np.ndarray:
     return solution
 
 
-def _box(array: np.ndarray, radius: int) -> np.ndarray:
-    size = 2 * radius + 1
-    return cv2.boxFilter(array, -1, (size, size), borderType=cv2.BORDER_REFLECT)
-
-
 def _linear_model(image: np.ndarray, alpha: np.ndarray, radius: int, epsilon: float) -> np.ndarray:
     """Window-averaged coefficients (HxWx4: a_r, a_g, a_b, b) with alpha ≈ a·I + b locally."""
-    image = image.astype(np.float64)
-    alpha = alpha.astype(np.float64)
-    mean_i = _box(image, radius)
-    mean_a = _box(alpha, radius)
-    cov_ia = _box(image * alpha[..., None], radius) - mean_i * mean_a[..., None]
-    cov = {}
-    for i in range(3):
-        for j in range(i, 3):
-            cov[i, j] = (
-                _box(image[..., i] * image[..., j], radius) - mean_i[..., i] * mean_i[..., j]
-            )
-    # Closed-form inverse of the regularised 3x3 colour covariance for all pixels at once;
-    # np.linalg.solve on stacked 3x3 systems is several times slower.
-    s00, s01, s02 = cov[0, 0] + epsilon, cov[0, 1], cov[0, 2]
-    s11, s12, s22 = cov[1, 1] + epsilon, cov[1, 2], cov[2, 2] + epsilon
-    i00, i01, i02 = s11 * s22 - s12 * s12, s02 * s12 - s01 * s22, s01 * s12 - s02 * s11
-    i11, i12, i22 = s00 * s22 - s02 * s02, s01 * s02 - s00 * s12, s00 * s11 - s01 * s01
-    det = s00 * i00 + s01 * i01 + s02 * i02
-    c0, c1, c2 = cov_ia[..., 0], cov_ia[..., 1], cov_ia[..., 2]
-    a = np.stack(
-        [
-            i00 * c0 + i01 * c1 + i02 * c2,
-            i01 * c0 + i11 * c1 + i12 * c2,
-            i02 * c0 + i12 * c1 + i22 * c2,
-        ],
-        axis=-1,
+    # The guided filter's local colour model, kept in double precision like the band solve.
+    a, b = local_linear_coefficients(
+        image.astype(np.float64), alpha.astype(np.float64), radius, epsilon
     )
-    a /= det[..., None]
-    b = mean_a - np.einsum("hwc,hwc->hw", a, mean_i)
     coeffs = np.concatenate([a, b[..., None]], axis=-1)
     # Averaging over all windows that cover a pixel, as the guided filter does.
-    return _box(coeffs, radius).astype(np.float32)
+    return box_mean(coeffs, radius).astype(np.float32)
 
 
 def _coarse_to_fine(
