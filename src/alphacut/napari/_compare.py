@@ -15,7 +15,7 @@ from qtpy.QtWidgets import QHeaderView, QStyledItemDelegate
 
 from alphacut.metrics import Agreement, agreement_table, as_truth_alpha, disagreement
 from alphacut.napari._controls import METHOD_LABELS, LayerPicker, RunControls
-from alphacut.napari._jobs import Cancelled, Job
+from alphacut.napari._jobs import Cancelled, Job, JobOwner
 from alphacut.napari._layers import (
     ImageSource,
     current_frame,
@@ -65,7 +65,7 @@ class CompareResult:
     disagreement: np.ndarray | None = None
 
 
-class CompareMethodsWidget(Container):
+class CompareMethodsWidget(JobOwner, Container):
     """Run chroma, GrabCut and neural (refined and unrefined) on the same frame.
 
     Each variant's cut-out goes to ``<name> <variant> cut-out`` and their per-pixel spread
@@ -132,10 +132,6 @@ class CompareMethodsWidget(Container):
         form.margins = (0, 0, 0, 0)
         super().__init__(widgets=[form, self.controls, self.table], labels=False)
 
-    @property
-    def running(self) -> bool:
-        return self._job is not None
-
     def variants(self) -> list[Variant]:
         """The variants the current settings ask for, in display order."""
         return [
@@ -144,16 +140,6 @@ class CompareMethodsWidget(Container):
             if self._use[method].value
             for refine in REFINEMENT[self._refinement.value]
         ]
-
-    def run(self) -> None:
-        """Start a comparison with the current settings (what the Run button does)."""
-        self._run()
-
-    def cancel(self, *_: Any) -> None:
-        """Stop the running comparison at the next step of the core."""
-        if self._job is not None:
-            self._job.cancel()
-            self.controls.status.value = "cancelling…"
 
     def _run(self, *_: Any) -> None:
         from napari.utils.notifications import show_error
@@ -253,13 +239,6 @@ class CompareMethodsWidget(Container):
         for label, message in result.failures.items():
             show_warning(f"Compare Methods: {label} failed: {message}")
         self.last_result = result
-
-    def _finished(self) -> None:
-        job, self._job = self._job, None
-        self.controls.set_running(False)
-        if job is not None and job.outcome != "done":
-            self.controls.status.value = job.outcome or ""
-        self.done.emit(self.last_result if job is not None and job.outcome == "done" else None)
 
 
 def _label_cell(layer: Any) -> None:

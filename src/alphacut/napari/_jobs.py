@@ -181,6 +181,42 @@ class Job:
             self._on_finish()
 
 
+class JobOwner:
+    """What both widgets share around their one background job: Run, Cancel, and tidying up.
+
+    The widget sets ``self._job`` when it starts a :class:`Job`, passes :meth:`_finished`
+    as its ``on_finish``, and provides ``controls`` (RunControls), ``last_result`` and a
+    ``done`` signal.
+    """
+
+    _job: Job | None
+    last_result: Any
+
+    @property
+    def running(self) -> bool:
+        return self._job is not None
+
+    def run(self) -> None:
+        """Start a job with the current settings (what the Run button does)."""
+        self._run()
+
+    def cancel(self, *_: Any) -> None:
+        """Stop the running job at the next step of the core."""
+        if self._job is not None:
+            self._job.cancel()
+            self.controls.status.value = "cancelling…"
+
+    def _run(self, *_: Any) -> None:
+        raise NotImplementedError
+
+    def _finished(self) -> None:
+        job, self._job = self._job, None
+        self.controls.set_running(False)
+        if job is not None and job.outcome != "done":
+            self.controls.status.value = job.outcome or ""
+        self.done.emit(self.last_result if job is not None and job.outcome == "done" else None)
+
+
 def _describe(error: BaseException) -> str:
     text = str(error).strip()
     if isinstance(error, ImportError):

@@ -25,7 +25,7 @@ from psygnal import Signal
 
 from alphacut.models import DEFAULT_MODEL, MODEL_SPECS
 from alphacut.napari._controls import METHOD_LABELS, LayerPicker, RunControls, new_hints_layer
-from alphacut.napari._jobs import Job
+from alphacut.napari._jobs import Job, JobOwner
 from alphacut.napari._layers import (
     ImageSource,
     hints_for_frame,
@@ -59,7 +59,7 @@ class RemoveResult:
     """Whether edge refinement ran."""
 
 
-class RemoveBackgroundWidget(Container):
+class RemoveBackgroundWidget(JobOwner, Container):
     """Remove the background of an Image layer with one method.
 
     Results go to ``<name> alpha`` (float Image, 0..1), ``<name> mask`` (Labels) and
@@ -164,10 +164,6 @@ class RemoveBackgroundWidget(Container):
 
     # -- options ---------------------------------------------------------------------------
 
-    @property
-    def running(self) -> bool:
-        return self._job is not None
-
     def _refine_on(self) -> bool | None:
         """Whether refinement runs: True/False, or None where only the core can tell."""
         choice = REFINE_CHOICES[self._refine.value]
@@ -253,16 +249,6 @@ class RemoveBackgroundWidget(Container):
 
     # -- running ---------------------------------------------------------------------------
 
-    def run(self) -> None:
-        """Start a run with the current settings (what the Run button does)."""
-        self._run()
-
-    def cancel(self, *_: Any) -> None:
-        """Stop the running job at the next step of the core."""
-        if self._job is not None:
-            self._job.cancel()
-            self.controls.status.value = "cancelling…"
-
     def _run(self, *_: Any) -> None:
         from napari.utils.notifications import show_error
 
@@ -308,13 +294,6 @@ class RemoveBackgroundWidget(Container):
             [f"{used}{refined}: {result.seconds:.2f} s", *result.notes]
         )
         self.last_result = result
-
-    def _finished(self) -> None:
-        job, self._job = self._job, None
-        self.controls.set_running(False)
-        if job is not None and job.outcome != "done":
-            self.controls.status.value = job.outcome or ""
-        self.done.emit(self.last_result if job is not None and job.outcome == "done" else None)
 
 
 def _remove_frames(
