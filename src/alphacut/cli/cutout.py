@@ -270,7 +270,7 @@ def _fmt(target, ext: str) -> str:
     return FORMATS[ext] if target == "-" else format_for(target, ext)
 
 
-def _render(matte, rgb_shape, args, background) -> np.ndarray:
+def _render(matte, args, background) -> np.ndarray:
     if args.mask_only:
         return mask_image(matte.alpha)
     if background is not None:
@@ -362,7 +362,7 @@ def run_cutout(argv: list[str]) -> int:
                 else read_image(job.source)
             )
             matte = remove_background(image, **options, **refine_options)
-            result = _render(matte, image.shape, args, background)
+            result = _render(matte, args, background)
             flatten = args.bg_color or (255, 255, 255)
             if job.target == "-":
                 with warnings.catch_warnings():
@@ -414,11 +414,7 @@ def run_cutout(argv: list[str]) -> int:
 
 
 def _describe(matte) -> str:
-    text = matte.method
-    provider = getattr(matte, "provider", None)
-    if provider:
-        text += f" on {provider}"
-    return text
+    return f"{matte.method} on {matte.provider}" if matte.provider else matte.method
 
 
 def _progress(jobs: list[Job], show: bool):
