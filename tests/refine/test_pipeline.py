@@ -54,3 +54,28 @@ def test_feather_changes_band_only():
     outside = sharp.trimap != 0.5
     np.testing.assert_array_equal(soft.alpha[outside], sharp.alpha[outside])
     assert not np.array_equal(soft.alpha, sharp.alpha)
+
+
+def test_soft_region_out_of_reach_of_the_background_keeps_the_coarse_alpha():
+    from alphacut.refine import estimate_alpha
+    from alphacut.refine.trimap import within_reach
+
+    image, truth = _scene()
+    image[:, 48:] = BG  # background colour again, right of the subject ...
+    coarse = np.clip(truth * 1.3 - 0.15, 0, 1).astype(np.float32)
+    coarse[:, 48:] = 0.4  # ... where the coarse alpha is unsure over 16 px, far from any 0
+    result = refine(image, coarse, feather_sigma=0, decontaminate=False)
+    unknown = result.trimap == 0.5
+    assert np.all(unknown[:, 48:])
+    # Matting sees only foreground around that region and fills it with 1 whatever its
+    # colour; the refinement keeps the coarse 0.4 instead.
+    assert np.all(estimate_alpha(image, result.trimap)[:, 52:] == 1)
+    np.testing.assert_array_equal(result.alpha[:, 52:], np.float32(0.4))
+    # The edge itself, the coarse alpha's uncertain columns 29-35, is matted where both
+    # sides are within the band width of 6 px (columns 30-34; 29 and 35 are 6.7 px from
+    # the far side in OpenCV's distance).
+    near = within_reach(result.trimap, 6)
+    assert np.all(unknown[:, 29:36]) and np.all(near[:, 30:35]) and not near[:, 35:].any()
+    np.testing.assert_array_equal(result.alpha[near], estimate_alpha(image, result.trimap)[near])
+    np.testing.assert_array_equal(result.alpha[:, [29, 35]], coarse[:, [29, 35]])
+    assert np.all(np.diff(result.alpha[:, 28:37], axis=1) > 0)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from alphacut.refine import make_trimap
-from alphacut.refine.trimap import band_width
+from alphacut.refine.trimap import band_width, within_reach
 
 
 def _step(h=20, w=40, at=20):
@@ -59,3 +59,36 @@ def test_uint8_alpha_and_bad_thresholds():
     np.testing.assert_array_equal(trimap, make_trimap(_step(), band=4))
     with pytest.raises(ValueError):
         make_trimap(_step(), thresholds=(0.9, 0.1))
+
+
+def test_adaptive_trimap_keeps_a_soft_edge_and_bands_a_hard_one():
+    alpha = np.zeros((10, 60))
+    alpha[:, 20:] = 1.0
+    alpha[:5, 18:21] = [0.2, 0.45, 0.8]  # top half: a soft transition, the alpha's own doubt
+    alpha[:, 40:] = 0.0  # a hard step back to background, far from any uncertain pixel
+    trimap = make_trimap(alpha, band=None)
+    # The soft transition is the unknown region as it is; the hard step beside it (rows
+    # 5-9, column 19/20, within the default width of 6 px of it) gets no band of its own.
+    assert trimap[0, 17:22].tolist() == [0, 0.5, 0.5, 0.5, 1]
+    assert trimap[9, 17:22].tolist() == [0, 0, 0, 1, 1]
+    # The hard step at column 40 gets the default band: 6 pixels centred on the edge.
+    assert np.all(trimap[:, 37:43] == 0.5)
+    assert np.all(trimap[:, 36] == 1) and np.all(trimap[:, 43] == 0)
+
+
+def test_adaptive_trimap_of_a_binary_mask_is_the_default_band():
+    np.testing.assert_array_equal(make_trimap(_step()), make_trimap(_step(), band=6))
+
+
+def test_within_reach_needs_both_definite_regions():
+    trimap = np.full((5, 30), 0.5, np.float32)
+    trimap[:, :3] = 0
+    trimap[:, 8:12] = 1  # an edge band (columns 3-7), then a wide soft region (12-29)
+    near = within_reach(trimap, 12)
+    assert np.all(near[:, 3:8])  # between the two sides
+    assert not near[:, :3].any() and not near[:, 8:12].any()  # definite pixels are not unknown
+    # OpenCV's 3x3 distance counts 0.955 per pixel along a row: columns 12-14 lie within
+    # 12 of the background at column 2, the rest of the soft region has only foreground.
+    assert np.all(near[:, 12:15]) and not near[:, 15:].any()
+    assert not within_reach(trimap, 4)[:, 12:].any()
+    assert not within_reach(np.full((4, 4), 0.5, np.float32), 10).any()  # nothing definite

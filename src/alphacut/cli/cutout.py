@@ -162,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--band",
         type=_band,
         help=(
-            "width of the unknown edge band: pixels (>= 1) or a fraction of the short side (< 1)"
+            "width of the unknown edge band: pixels (>= 1) or a fraction of the short side (< 1);"
+            " default: the coarse alpha's own soft edge, 2%% of the short side at hard edges"
         ),
     )
     edges.add_argument(

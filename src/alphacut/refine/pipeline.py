@@ -11,7 +11,7 @@ from alphacut.refine._convert import as_alpha, as_float_rgb, as_trimap
 from alphacut.refine.feather import feather
 from alphacut.refine.foreground import estimate_foreground
 from alphacut.refine.matting import estimate_alpha
-from alphacut.refine.trimap import make_trimap
+from alphacut.refine.trimap import band_width, make_trimap, within_reach
 
 __all__ = ["Refinement", "refine"]
 
@@ -55,12 +55,17 @@ def refine(
     definite_foreground, definite_background : ndarray, optional
         Boolean HxW masks forced into the trimap's foreground / background (user hints).
     band : int, float or None
-        Unknown band width in pixels (int), or as a fraction of the short side (float < 1);
-        None = 2 % of the short side. See :func:`alphacut.refine.make_trimap`.
+        Unknown band width in pixels (int), or as a fraction of the short side (float < 1).
+        None (adaptive): the coarse alpha's own soft transition is the unknown region, and
+        only its hard steps get a band of 2 % of the short side. See
+        :func:`alphacut.refine.make_trimap`.
     thresholds : tuple of float
         Alpha at or below / at or above these is definite background / foreground.
     matting : bool
-        Solve the matting problem on the band; False keeps the coarse alpha there.
+        Solve the matting problem on the band; False keeps the coarse alpha there. With a
+        trimap derived from ``alpha``, unknown pixels farther than the band width from
+        definite foreground or from definite background keep the coarse alpha too (see
+        :func:`alphacut.refine.trimap.within_reach`).
     feather_sigma : float
         Gaussian feathering of the band in pixels; 0 disables.
     decontaminate : bool
@@ -104,7 +109,19 @@ def refine(
     timings["trimap"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    result = estimate_alpha(rgb, tri) if matting else np.where(unknown, coarse, tri)
+    if matting:
+        result = estimate_alpha(rgb, tri)
+        if trimap is None:
+            # A soft region of the coarse alpha wider than an edge band is not an edge:
+            # matting far from one of the definite sides only spreads the other side's
+            # value over it (on the people photos, a whole lawn or lit sign that the network
+            # was unsure of turned to foreground wholesale). The coarse alpha is kept there;
+            # a caller's own trimap is matted as drawn.
+            far = unknown & ~within_reach(tri, band_width(tri.shape, band))
+            result[far] = coarse[far]
+            del far
+    else:
+        result = np.where(unknown, coarse, tri)
     timings["matting"] = time.perf_counter() - start
 
     start = time.perf_counter()
