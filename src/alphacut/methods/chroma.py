@@ -235,10 +235,13 @@ def _key(
         dead_zone = float(np.clip(3 * noise, 0.01, 0.1))
         # Matting only has work around the subject: the rest of the photo is screen.
         box = _subject_box(alpha, margin=16)
-        difference = cv2.subtract(rgb[box], background_rgb[box])
         inside = alpha[box]
-        for _ in range(int(refine) if inside.size else 0):
-            inside = _known_background_alpha(difference, inside, background_rgb[box], dead_zone)
+        if inside.size:
+            difference = cv2.subtract(rgb[box], background_rgb[box])
+            # The subject's colours are solved for at half resolution (see below).
+            halves = cv2.pyrDown(difference), cv2.pyrDown(background_rgb[box])
+            for _ in range(int(refine)):
+                inside = _known_background_alpha(difference, *halves, inside, dead_zone)
         # Outside, thin strands (no 2x2 blob) keep the chroma passes' alpha.
         alpha = alpha.copy()
         alpha[box] = inside
@@ -271,10 +274,8 @@ def _smooth_foreground(
     """Minimise sum weight |F - colours|^2 + smoothness |grad F|^2, coarse to fine.
 
     ``data`` is ``weight * colours``. Jacobi iterations on an image pyramid: the coarse
-    levels carry colours far into the pixels without data (weight 0). The full-resolution
-    level gets no sweep, only the data blended with the upsampled solution: sweeps there
-    cost as much as all coarser levels together and, measured on the chroma benchmark,
-    change nothing (F is smooth where it matters, in the partly transparent pixels).
+    levels carry colours far into the pixels without data (weight 0), the finer ones only
+    sharpen, so they get fewer sweeps.
     """
     weights, datas = [weight], [data]
     while max(weights[-1].shape) > 32:
@@ -287,34 +288,51 @@ def _smooth_foreground(
         w, num = weights[level], datas[level]
         fg = cv2.resize(fg, (w.shape[1], w.shape[0]), interpolation=cv2.INTER_LINEAR)
         inverse = cv2.merge([1.0 / (w + 4 * smoothness)] * 3)
-        if level == 0:
-            # One Jacobi step with the upsampled solution standing in for the neighbours.
-            return cv2.multiply(cv2.scaleAdd(fg, 4 * smoothness, num), inverse)
-        for _ in range(min(iterations, 2 * level)):
+        for _ in range(min(iterations, 2 * (level + 1))):
             around = cv2.filter2D(fg, -1, _NEIGHBOURS, borderType=cv2.BORDER_REPLICATE)
             fg = cv2.multiply(cv2.scaleAdd(around, smoothness, num), inverse)
     return fg
 
 
 def _known_background_alpha(
-    difference: np.ndarray, alpha: np.ndarray, background: np.ndarray, dead_zone: float
+    difference: np.ndarray,
+    difference_half: np.ndarray,
+    background_half: np.ndarray,
+    alpha: np.ndarray,
+    dead_zone: float,
+    *,
+    smoothness: float = 0.1,
 ) -> np.ndarray:
     """One step of matting against a known background: alpha -> foreground -> alpha.
 
     With the screen colour B known, ``difference`` = I - B = alpha (F - B) in all three
-    channels: the unmixed colours (I - B) / alpha + B, smoothed with weight alpha^2 (mixed
-    pixels say little about F), give F, and alpha is the projection of I - B on F - B.
+    channels. The unmixed colours (I - B) / alpha + B, smoothed with weight alpha^2 (mixed
+    pixels say little about F), give F; alpha is the projection of I - B on F - B.
     Full RGB, unlike the chroma plane, separates dark subjects from a bright screen.
+
+    The smoothing runs at half resolution (``*_half`` are the pyramid's next level) and
+    only its last Jacobi step is taken at full size, in closed form:
+    F - B = (alpha (I - B) + 4 s (F_up - B)) / (alpha^2 + 4 s). Measured on the chroma
+    benchmark this is both faster and closer to the truth (SAD 2.58 vs 2.64) than the
+    full-size pyramid: the finest level mostly fitted F to each pixel's own noise.
     """
-    inverse = np.reciprocal(np.maximum(alpha, np.float32(0.02)))
-    unmixed = cv2.add(background, cv2.multiply(difference, cv2.merge([inverse] * 3)))
+    alpha_half = cv2.pyrDown(alpha)
+    inverse = cv2.merge([np.reciprocal(np.maximum(alpha_half, np.float32(0.02)))] * 3)
+    unmixed = cv2.add(background_half, cv2.multiply(difference_half, inverse))
     # Clipped to real colours: where alpha is underestimated, unmixing overshoots.
     np.clip(unmixed, 0.0, 1.0, out=unmixed)
-    weight = cv2.multiply(alpha, alpha)
-    fg = _smooth_foreground(cv2.multiply(unmixed, cv2.merge([weight] * 3)), weight)
-    axis = cv2.subtract(fg, background, dst=fg)
+    weight = cv2.multiply(alpha_half, alpha_half)
+    data = cv2.multiply(unmixed, cv2.merge([weight] * 3))
+    axis_half = cv2.subtract(
+        _smooth_foreground(data, weight, smoothness=smoothness), background_half
+    )
+    height, width = alpha.shape
+    axis_up = cv2.resize(axis_half, (width, height), interpolation=cv2.INTER_LINEAR)
+    # (alpha^2 + 4 s) (F - B); the projection's scale is restored below.
+    axis = cv2.scaleAdd(axis_up, 4 * smoothness, cv2.multiply(difference, cv2.merge([alpha] * 3)))
     projected = _dot(difference, axis)
-    projected /= np.maximum(_dot(axis, axis), np.float32(1e-6))
+    projected /= np.maximum(_dot(axis, axis), np.float32(1e-12))
+    projected *= cv2.multiply(alpha, alpha) + np.float32(4 * smoothness)
     # A slight blur averages the sensor noise down before the dead zone around 0 and 1.
     projected = cv2.GaussianBlur(projected, (0, 0), 0.5)
     projected -= np.float32(dead_zone)
