@@ -11,6 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from alphacut.imageops import pixel_dot
+
 __all__ = ["box_mean", "guided_filter", "guided_upsample", "local_linear_coefficients"]
 
 
@@ -117,9 +119,7 @@ def guided_filter(
     if subsample > 1:
         mean_a = cv2.resize(mean_a, (width, height), interpolation=cv2.INTER_LINEAR)
         mean_b = cv2.resize(mean_b, (width, height), interpolation=cv2.INTER_LINEAR)
-    # Per-pixel dot product as cv2 ops: several times faster than einsum at full size.
-    weighted = cv2.multiply(mean_a, guide)
-    return cv2.transform(weighted, np.ones((1, 3), np.float32)) + mean_b
+    return pixel_dot(mean_a, guide) + mean_b
 
 
 def guided_upsample(

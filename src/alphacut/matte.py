@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
+
+from alphacut.compose import cutout
 
 __all__ = ["Matte"]
 
@@ -46,9 +47,4 @@ class Matte:
 
     def rgba(self) -> np.ndarray:
         """The cut-out as HxWx4 uint8: decontaminated colours with alpha as the 4th channel."""
-        # One saturating OpenCV conversion of the four channels: the same values as
-        # alphacut.imageops.to_uint8 on each (round half to even, clipped), in a third of
-        # the time on a 1 MP photo.
-        foreground = cv2.split(np.asarray(self.foreground, np.float32))
-        channels = cv2.merge([*foreground, np.asarray(self.alpha, np.float32)])
-        return cv2.convertScaleAbs(cv2.max(channels, 0.0), alpha=255)
+        return cutout(self.foreground, self.alpha)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from alphacut.imageops import as_float_rgb
+from alphacut.imageops import as_float_rgb, pixel_dot
 
 __all__ = ["chroma", "estimate_key_color", "despill", "unmix_background"]
 
@@ -27,11 +27,6 @@ def _chroma(rgb: np.ndarray) -> np.ndarray:
         # cv2.transform is a per-pixel 2x3 matrix product ~10x faster than numpy's matmul.
         return cv2.transform(rgb, _CHROMA.T)
     return rgb @ _CHROMA
-
-
-def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per-pixel dot product of two HxWxC float32 images (cv2: no numpy temporaries)."""
-    return cv2.transform(cv2.multiply(a, b), np.ones((1, a.shape[2]), np.float32))
 
 
 def _border(image: np.ndarray, width: int) -> np.ndarray:
@@ -211,15 +206,15 @@ def _key(
         _chroma(background_grid), subject.shape[1::-1], interpolation=cv2.INTER_LINEAR
     )
     axis = subject - background
-    length2 = np.maximum(_dot(axis, axis), 1e-8)
+    length2 = np.maximum(pixel_dot(axis, axis), 1e-8)
     # The screen's noise, in projection units, is the tolerance scaled by the segment length.
     dead = np.clip(tolerance * saturation / np.sqrt(length2), 0.0, 0.3)
     stretch = 1 / (length2 * np.maximum(1 - 2 * dead, 1e-3))
     gain = ((axis * stretch[..., None]) @ _CHROMA.T).astype(np.float32)
-    offset = ((_dot(background, axis) + dead * length2) * stretch).astype(np.float32)
+    offset = ((pixel_dot(background, axis) + dead * length2) * stretch).astype(np.float32)
     # Where the subject's colour is close to the screen's, the projection is ill-posed.
     reliable = (np.sqrt(length2) > 0.5 * saturation).astype(np.float32)
-    projected = _dot(rgb, _upsample(gain, rgb.shape))
+    projected = pixel_dot(rgb, _upsample(gain, rgb.shape))
     projected -= _upsample(offset, rgb.shape)
     np.clip(projected, 0.0, 1.0, out=projected)
     alpha = np.where(_upsample(reliable, rgb.shape) > 0.5, projected, alpha).astype(np.float32)
@@ -243,9 +238,8 @@ def _key(
             for _ in range(int(refine)):
                 inside = _known_background_alpha(difference, *halves, inside, dead_zone)
         # Outside, thin strands (no 2x2 blob) keep the chroma passes' alpha.
-        alpha = alpha.copy()
         alpha[box] = inside
-    return alpha.astype(np.float32), key, background_rgb
+    return alpha.astype(np.float32, copy=False), key, background_rgb
 
 
 def _subject_box(alpha: np.ndarray, *, margin: int) -> tuple[slice, slice]:
@@ -330,8 +324,8 @@ def _known_background_alpha(
     axis_up = cv2.resize(axis_half, (width, height), interpolation=cv2.INTER_LINEAR)
     # (alpha^2 + 4 s) (F - B); the projection's scale is restored below.
     axis = cv2.scaleAdd(axis_up, 4 * smoothness, cv2.multiply(difference, cv2.merge([alpha] * 3)))
-    projected = _dot(difference, axis)
-    projected /= np.maximum(_dot(axis, axis), np.float32(1e-12))
+    projected = pixel_dot(difference, axis)
+    projected /= np.maximum(pixel_dot(axis, axis), np.float32(1e-12))
     projected *= cv2.multiply(alpha, alpha) + np.float32(4 * smoothness)
     # A slight blur averages the sensor noise down before the dead zone around 0 and 1.
     projected = cv2.GaussianBlur(projected, (0, 0), 0.5)
