@@ -64,8 +64,15 @@ def test_every_download_is_pinned_and_described(spec: ModelSpec):
     assert spec.size_bytes and spec.size_bytes > 1_000_000
     assert spec.licence and spec.description and spec.subject
     assert spec.location is None
-    # The cache keeps the published file name, so a copy made by hand just works.
-    assert all(urlparse(u).path.endswith((spec.file, "model.onnx")) for u in spec.urls)
+    if spec.resource:
+        # Published in chunks: each url is the folder holding resources.json and the
+        # chunks, and a sha256 is needed to check the assembled file (and imports).
+        assert all(urlparse(u).path.endswith("/") for u in spec.urls)
+        assert spec.resource.startswith("/models/") and spec.sha256
+        assert spec.package and "@" in spec.package.lstrip("@"), "pinned package version"
+    else:
+        # The cache keeps the published file name, so a copy made by hand just works.
+        assert all(urlparse(u).path.endswith((spec.file, "model.onnx")) for u in spec.urls)
 
 
 def test_publisher_md5_is_pinned_for_every_rembg_file():
