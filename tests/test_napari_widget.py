@@ -7,6 +7,13 @@ nothing of its own to the numbers.
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import cv2
 import numpy as np
 import pytest
@@ -16,10 +23,12 @@ pytest.importorskip("pytestqt")
 
 from napari.layers import Image, Labels  # noqa: E402
 from napari.utils.notifications import notification_manager  # noqa: E402
+from qtpy.QtCore import Qt  # noqa: E402
 
 from alphacut import remove_background  # noqa: E402
 from alphacut.methods.grabcut import BACKGROUND, FOREGROUND, PROBABLE_FOREGROUND  # noqa: E402
 from alphacut.metrics import disagreement, iou, mean_abs_diff  # noqa: E402
+from alphacut.napari._jobs import Download  # noqa: E402
 from alphacut.samples import green_screen_alpha, green_screen_photo, person_photo  # noqa: E402
 
 pytestmark = pytest.mark.napari
@@ -343,3 +352,200 @@ def test_compare_reports_a_failing_method_and_keeps_the_others(viewer, qtbot):
     assert {"photo neural cut-out", "photo neural refined cut-out"} <= set(names)
     assert list(widget.table.value["index"]) == ["neural vs neural refined"]
     assert any("chroma failed" in m for m in _messages())
+
+
+# -- model choice -------------------------------------------------------------------------
+
+GENERAL_MODEL = "isnet-imgly"
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """An empty model cache and no way to download: a missing mirror folder, and u2netp's
+    published URL swapped for a local port where nothing listens (refused at once, on any
+    machine). Not proxy variables: urllib keeps the first ones it sees for the process."""
+    from alphacut.models import MODEL_SPECS
+
+    monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path / "empty-home"))
+    monkeypatch.setenv("ALPHACUT_MODEL_MIRROR", str(tmp_path / "no-mirror"))
+    unreachable = dataclasses.replace(
+        MODEL_SPECS["u2netp"], urls=("http://127.0.0.1:9/u2netp.onnx",)
+    )
+    monkeypatch.setitem(MODEL_SPECS, "u2netp", unreachable)
+
+
+def _require_model(name: str) -> None:
+    """Skip unless ``name`` is installed; with ALPHACUT_REQUIRE_MODELS=1, fail instead."""
+    from alphacut.models import get_spec
+    from alphacut.napari._models import is_installed
+
+    if not is_installed(get_spec(name)):
+        message = f"model {name} is not installed (alphacut models download {name})"
+        if os.environ.get("ALPHACUT_REQUIRE_MODELS") == "1":
+            pytest.fail(f"ALPHACUT_REQUIRE_MODELS=1 but {message}", pytrace=False)
+        pytest.skip(message)
+
+
+def test_model_picker_lists_installed_then_downloadable(viewer, monkeypatch, tmp_path):
+    from alphacut.models import MODEL_SPECS
+    from alphacut.napari._models import model_entries
+
+    monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path / "empty-home"))
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "neural"
+    combo = widget._model.native
+    labels = [combo.itemText(i) for i in range(combo.count())]
+    values = [combo.itemData(i) for i in range(combo.count())]
+    assert values[0] == "default" and widget._model.value == "default"
+    assert sorted(values[1:]) == sorted(MODEL_SPECS)
+    states = [label.rsplit(" · ", 1)[-1] for label in labels[1:]]
+    # Built-in and installed first, then the downloads; nothing is cached in an empty home.
+    assert states == sorted(states, key=lambda s: s == "download")
+    assert {"built in", "download"} == set(states)
+    assert labels[values.index("u2net")] == "u2net · 176 MB · Apache-2.0 · download"
+    assert labels[values.index("isnet-imgly")] == "isnet-imgly · 88 MB · AGPL-3.0 · download"
+    assert labels[values.index("selfie")].endswith(" · Apache-2.0 · built in")
+    tooltip = combo.itemData(values.index("u2net"), Qt.ItemDataRole.ToolTipRole)
+    assert tooltip == MODEL_SPECS["u2net"].description
+
+    # Installing one moves it up: the choices are read again when napari resets them.
+    home = tmp_path / "empty-home" / "models"
+    home.mkdir(parents=True)
+    (home / MODEL_SPECS["u2netp"].file).write_bytes(b"")
+    widget.reset_choices()
+    labels = [combo.itemText(i) for i in range(combo.count())]
+    assert labels[[e.value for e in model_entries()].index("u2netp")].endswith(" · installed")
+    assert [e.value for e in model_entries() if e.installed][-1] == "u2netp"
+
+
+def test_installed_general_model_cuts_out_the_cat(viewer, qtbot):
+    _require_model(GENERAL_MODEL)
+    from skimage.data import chelsea
+
+    image = chelsea()  # 451x300: at half size the model's matte goes soft
+    viewer.add_image(image, name="cat", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "neural"
+    widget._model.value = GENERAL_MODEL
+    assert widget._model.native.currentText() == "isnet-imgly · 88 MB · AGPL-3.0 · installed"
+    widget._refine.value = "off"
+    _run(qtbot, widget)
+
+    alpha = viewer.layers["cat alpha"].data
+    core = remove_background(image, "neural", model=GENERAL_MODEL, refine=False)
+    np.testing.assert_allclose(alpha, core.alpha, atol=1e-6)
+    np.testing.assert_array_equal(viewer.layers["cat cut-out"].data, core.rgba())
+    # The cat (left two thirds) is kept, the wall on the right is not.
+    assert alpha[:210, 45:315].mean() > 0.9 and alpha[:, 430:].max() < 0.05
+    assert widget.last_result.model == GENERAL_MODEL
+    status = widget.controls.status.value
+    assert f"neural (model {GENERAL_MODEL})" in status and "Traceback" not in status
+
+
+def test_missing_model_offline_is_one_clean_line(viewer, qtbot, offline):
+    viewer.add_image(_small(person_photo(), 0.25), name="photo", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "neural"
+    widget._model.value = "u2netp"
+    assert widget._model.native.currentText().endswith(" · download")
+    widget.controls.run_button.native.click()
+    qtbot.waitUntil(lambda: not widget.running, timeout=TIMEOUT_MS)
+
+    errors = [m for m in _messages() if "failed" in m]
+    assert len(errors) == 1, _messages()
+    (error,) = errors
+    assert "\n" not in error and "Traceback" not in error
+    assert "u2netp" in error and "alphacut models download u2netp" in error
+    status = widget.controls.status.value
+    assert status.startswith("failed: ") and "\n" not in status and "u2netp" in status
+    assert [layer.name for layer in viewer.layers] == ["photo"]
+    assert widget.controls.run_button.enabled and widget.last_result is None
+
+
+@pytest.fixture
+def remote_model(monkeypatch, tmp_path):
+    """A downloadable row, ``test-remote``, served by a local HTTP server at an adjustable
+    pace: the bytes of the built-in selfie model, so that once downloaded it runs."""
+    from alphacut.models import MODEL_SPECS
+    from alphacut.models.download import file_checksums
+
+    source = MODEL_SPECS["selfie"]
+    payload = source.embedded_path.read_bytes()
+    pace = {"delay_s": 0.0}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            try:
+                for start in range(0, len(payload), 16_384):
+                    self.wfile.write(payload[start : start + 16_384])
+                    self.wfile.flush()
+                    time.sleep(pace["delay_s"])
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the download was cancelled
+
+        def log_message(self, *_args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    spec = dataclasses.replace(
+        source,
+        name="test-remote",
+        file="test-remote.onnx",
+        embedded=False,
+        urls=(f"http://127.0.0.1:{server.server_address[1]}/test-remote.onnx",),
+        sha256=file_checksums(source.embedded_path)["sha256"],
+        size_bytes=len(payload),
+        description="the selfie model, served locally",
+    )
+    monkeypatch.setitem(MODEL_SPECS, spec.name, spec)
+    monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ALPHACUT_MODEL_MIRROR", raising=False)
+    yield spec, pace
+    server.shutdown()
+    server.server_close()
+
+
+def test_download_shows_bytes_and_cancel_stops_it(viewer, qtbot, remote_model):
+    from alphacut.napari._models import is_installed
+
+    spec, pace = remote_model
+    image = _small(person_photo(), 0.25)
+    viewer.add_image(image, name="photo", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "neural"
+    widget._refine.value = "off"
+    widget._model.value = spec.name
+    assert widget._model.native.currentText() == "test-remote · 235 kB · Apache-2.0 · download"
+
+    pace["delay_s"] = 0.5  # ~7 s in all: time to see the bar and cancel
+    widget.controls.run_button.native.click()
+    qtbot.waitUntil(
+        lambda: widget._job is not None and widget._job._download_bar is not None, timeout=20_000
+    )
+    assert widget._job._download_bar.total == spec.size_bytes
+    status = widget.controls.status.value
+    assert re.match(r"downloading model test-remote: [\d.]+ (B|kB) of 235 kB", status), status
+    widget.controls.cancel_button.native.click()
+    qtbot.waitUntil(lambda: not widget.running, timeout=10_000)
+    assert widget.controls.status.value == "cancelled"
+    assert any("cancelled" in m for m in _messages())
+    assert not any("failed" in m for m in _messages())
+    assert [layer.name for layer in viewer.layers] == ["photo"]
+    assert not is_installed(spec)
+
+    pace["delay_s"] = 0.0
+    seen = []
+    widget.controls.run_button.native.click()
+    widget._job.worker.yielded.connect(seen.append)
+    qtbot.waitUntil(lambda: not widget.running, timeout=TIMEOUT_MS)
+    done = [(v.done, v.total) for v in seen if isinstance(v, Download)]
+    assert done[-1] == (spec.size_bytes, spec.size_bytes)
+    assert is_installed(spec) and widget.last_result.downloaded
+    assert widget._model.native.currentText().endswith(" · installed")
+    core = remove_background(image, "neural", model="selfie", refine=False)
+    np.testing.assert_allclose(viewer.layers["photo alpha"].data, core.alpha, atol=1e-6)
+    assert "neural (model test-remote, downloaded)" in widget.controls.status.value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from napari.utils import progress
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QTimer
 
-__all__ = ["Cancelled", "Job", "Step"]
+__all__ = ["Cancelled", "Download", "Job", "Reporter", "Step"]
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 # (no GPU: VMs, remote desktops, CI) recomposes the whole window every frame and has
 # been measured to slow the work itself several-fold.
 PROGRESS_DELAY_MS = 1000
+# Download progress reaches the GUI at most this often: each update is a queued signal and a
+# redraw of the bar, and a fast local mirror calls back for every megabyte.
+DOWNLOAD_UPDATE_S = 0.1
 
 
 class Cancelled(Exception):
@@ -36,6 +40,15 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Download:
+    """Bytes of a model download so far (sent from the worker to the download bar)."""
+
+    model: str
+    done: int
+    total: int | None
+
+
+@dataclass(frozen=True)
 class _Failure:
     # Returned instead of raised: superqt re-raises errors from workers into the event
     # loop, where they surface as tracebacks; a value lets us show one clear notification.
@@ -46,17 +59,52 @@ class _Failure:
 _CANCELLED = object()
 
 
-Work = Callable[[Callable[[str], None]], Generator[Any, None, Any]]
+class Reporter:
+    """What a job's work gets to talk to the GUI from its worker thread.
+
+    Called with a step name, it is the core's ``progress`` callback (and stops the work with
+    :class:`Cancelled` once cancelling was asked for). :attr:`cancel` is the job's cancel
+    event, for code that waits on its own (a download); :meth:`download` makes the
+    callable ``progress`` of :func:`alphacut.models.download.fetch`.
+    """
+
+    def __init__(self, job: Job) -> None:
+        self._job = job
+
+    def __call__(self, name: str) -> None:
+        self._job._report(name)
+
+    @property
+    def cancel(self) -> threading.Event:
+        return self._job._cancel
+
+    def download(self, model: str) -> Callable[[int, int | None], None]:
+        """A ``progress(bytes_done, bytes_total)`` callback that moves the download bar."""
+        emit = self._job.worker.yielded.emit
+        last = 0.0
+
+        def progress(done: int, total: int | None) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= DOWNLOAD_UPDATE_S or (total is not None and done >= total):
+                last = now
+                emit(Download(model, done, total))
+
+        return progress
+
+
+Work = Callable[[Reporter], Generator[Any, None, Any]]
 
 
 class Job:
     """One piece of work in a ``thread_worker``.
 
     ``work(report)`` is a generator run in a worker thread: it yields once per unit of
-    ``total`` (a frame, a method), passes ``report`` as the core's ``progress`` callback,
-    and returns its result, which ``on_done`` receives on the GUI thread. A failure
-    becomes an error notification titled ``title``; :meth:`cancel` stops the work at the
-    next step of the core.
+    ``total`` (a frame, a method), passes ``report`` (a :class:`Reporter`) as the core's
+    ``progress`` callback, and returns its result, which ``on_done`` receives on the GUI
+    thread. A failure becomes an error notification titled ``title`` and, with ``status``,
+    one line there too; :meth:`cancel` stops the work at the next step of the core, or a
+    model download within about a second.
 
     The progress bar is made here, on the GUI thread, and advanced on each yield, rather
     than through the worker's ``progress=`` option: napari stops showing those after a
@@ -72,10 +120,15 @@ class Job:
         title: str,
         on_done: Callable[[Any], None],
         on_finish: Callable[[], None] | None = None,
+        status: Callable[[str], None] | None = None,
     ) -> None:
         self.title = title
         self._on_done = on_done
         self._on_finish = on_finish
+        self._status = status
+        self.error: str | None = None
+        """The one-line reason, once failed."""
+        self._download_bar: progress | None = None
         self._cancel = threading.Event()
         self._done = 0
         self._finished = False
@@ -120,10 +173,14 @@ class Job:
 
     def _guarded(self, work: Work) -> Generator[Any, None, Any]:
         try:
-            result = yield from work(self._report)
+            result = yield from work(Reporter(self))
         except Cancelled:
             return _CANCELLED
         except Exception as error:
+            if self.cancelled:
+                # Whatever a cancel interrupted says so in its own way (a download raises
+                # DownloadCancelled): the user asked for it, it is not a failure.
+                return _CANCELLED
             log.debug("%s failed", self.title, exc_info=True)
             return _Failure(error)
         if self.cancelled:
@@ -138,7 +195,9 @@ class Job:
             self._progress.update(self._done)
 
     def _on_yielded(self, value: Any) -> None:
-        if isinstance(value, Step):
+        if isinstance(value, Download):
+            self._show_download(value)
+        elif isinstance(value, Step):
             self._description = f"{self.title}: {value.name}"
             if self._progress is not None:
                 self._progress.set_description(self._description)
@@ -147,13 +206,32 @@ class Job:
             if self._progress is not None:
                 self._progress.update(1)
 
+    def _show_download(self, value: Download) -> None:
+        from alphacut.models.download import format_size
+
+        # Its own bar, in bytes: a download is not one of the job's units of work.
+        of = f" of {format_size(value.total)}" if value.total else ""
+        text = f"downloading model {value.model}: {format_size(value.done)}{of}"
+        if self._download_bar is None:
+            self._download_bar = progress(total=value.total, desc=text)
+        bar = self._download_bar
+        bar.set_description(text)
+        if value.done > bar.n:
+            bar.update(value.done - bar.n)
+        if self._status is not None:
+            self._status(text + " (Cancel stops it; it resumes next time)")
+
+    def _close_download_bar(self) -> None:
+        if self._download_bar is not None:
+            self._download_bar.close()
+            self._download_bar = None
+
     def _on_returned(self, result: Any) -> None:
         if result is _CANCELLED:
             self.outcome = "cancelled"
             show_info(f"{self.title}: cancelled")
         elif isinstance(result, _Failure):
-            self.outcome = "failed"
-            show_error(f"{self.title} failed: {_describe(result.error)}")
+            self._fail(result.error)
         else:
             try:
                 self._on_done(result)
@@ -166,8 +244,12 @@ class Job:
 
     def _on_errored(self, error: BaseException) -> None:
         # Only reached for errors outside the work itself (the guard catches those).
+        self._fail(error)
+
+    def _fail(self, error: BaseException) -> None:
         self.outcome = "failed"
-        show_error(f"{self.title} failed: {_describe(error)}")
+        self.error = _describe(error)
+        show_error(f"{self.title} failed: {self.error}")
 
     def _on_aborted(self) -> None:
         self.outcome = "cancelled"
@@ -175,6 +257,7 @@ class Job:
 
     def _on_finished(self) -> None:
         self._finished = True
+        self._close_download_bar()
         if self._progress is not None:
             self._progress.close()
         if self._on_finish is not None:
@@ -213,12 +296,14 @@ class JobOwner:
         job, self._job = self._job, None
         self.controls.set_running(False)
         if job is not None and job.outcome != "done":
-            self.controls.status.value = job.outcome or ""
+            failed = job.outcome == "failed" and job.error
+            self.controls.status.value = f"failed: {job.error}" if failed else job.outcome or ""
         self.done.emit(self.last_result if job is not None and job.outcome == "done" else None)
 
 
 def _describe(error: BaseException) -> str:
-    text = str(error).strip()
+    # One line: a notification or status line is no place for a multi-line report.
+    text = " ".join(str(error).split())
     if isinstance(error, ImportError):
         return f"a module is missing ({text})"
     return text or type(error).__name__

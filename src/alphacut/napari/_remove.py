@@ -23,9 +23,9 @@ from napari.layers import Image, Labels, Shapes
 from napari.utils.colormaps.standardize_color import transform_color
 from psygnal import Signal
 
-from alphacut.models import DEFAULT_MODEL, MODEL_SPECS
+from alphacut.models import MODEL_SPECS
 from alphacut.napari._controls import METHOD_LABELS, LayerPicker, RunControls, new_hints_layer
-from alphacut.napari._jobs import Job, JobOwner
+from alphacut.napari._jobs import Job, JobOwner, Reporter
 from alphacut.napari._layers import (
     ImageSource,
     hints_for_frame,
@@ -33,6 +33,7 @@ from alphacut.napari._layers import (
     rect_from_shapes,
     show_layer,
 )
+from alphacut.napari._models import DEFAULT_CHOICE, ModelPicker, ensure_model, general_model_hint
 from alphacut.pipeline import METHODS, remove_background
 
 if TYPE_CHECKING:
@@ -57,6 +58,10 @@ class RemoveResult:
     """The core's notes (e.g. why ``auto`` chose its method), each once."""
     refined: bool = False
     """Whether edge refinement ran."""
+    model: str | None = None
+    """The model asked for (``None``: the core's default)."""
+    downloaded: bool = False
+    """Whether the model was downloaded for this run."""
 
 
 class RemoveBackgroundWidget(JobOwner, Container):
@@ -85,13 +90,7 @@ class RemoveBackgroundWidget(JobOwner, Container):
             tooltip="auto: chroma key on a green/blue screen, else the person model, else GrabCut",
         )
         # neural
-        self._model = ComboBox(
-            name="model",
-            label="model",
-            choices=list(MODEL_SPECS),
-            value=DEFAULT_MODEL,
-            tooltip="the bundled 'selfie' models segment people; others are downloaded",
-        )
+        self._model = ModelPicker(name="model", label="model")
         self._device = ComboBox(name="device", label="device", choices=["auto", "cpu", "cuda"])
         # chroma
         self._key_color = LineEdit(
@@ -209,7 +208,10 @@ class RemoveBackgroundWidget(JobOwner, Container):
         relevant = self._relevant()
         options: dict[str, Any] = {"method": method}
         if relevant[self._model]:
-            options.update(model=self._model.value, device=self._device.value)
+            options["device"] = self._device.value
+            if self._model.value != DEFAULT_CHOICE:
+                # "default" passes nothing: the core's own choice of model.
+                options["model"] = self._model.value
         if method == "chroma":
             options.update(
                 key_color=_parse_color(self._key_color.value),
@@ -267,10 +269,19 @@ class RemoveBackgroundWidget(JobOwner, Container):
             title=f"Remove Background ({source.name})",
             on_done=self._show,
             on_finish=self._finished,
+            status=self._set_status,
         )
         self.controls.set_running(True)
         self.controls.status.value = "running…"
         self._job.start()
+
+    def _set_status(self, text: str) -> None:
+        self.controls.status.value = text
+
+    def _finished(self) -> None:
+        super()._finished()
+        # A download (even a cancelled one) changes what is installed.
+        self._model.reset_choices()
 
     def _show(self, result: RemoveResult) -> None:
         name = result.source.name
@@ -288,21 +299,36 @@ class RemoveBackgroundWidget(JobOwner, Container):
         show_layer(
             self._viewer, f"{name} cut-out", Image, result.rgba, like=result.source, rgb=True
         )
-        used = ", ".join(f"{m} ×{n}" if n > 1 else m for m, n in Counter(result.methods).items())
-        refined = " + refinement" if result.refined else ""
-        self.controls.status.value = "\n".join(
-            [f"{used}{refined}: {result.seconds:.2f} s", *result.notes]
-        )
+        self.controls.status.value = _status(result)
         self.last_result = result
+
+
+def _status(result: RemoveResult) -> str:
+    """What ran, why (the core's notes), and how to get a general model if there is none."""
+    used = ", ".join(f"{m} ×{n}" if n > 1 else m for m, n in Counter(result.methods).items())
+    model = ""
+    if result.model is not None and {"neural", "grabcut"} & set(result.methods):
+        fetched = ", downloaded" if result.downloaded else ""
+        model = f" (model {result.model}{fetched})"
+    refined = " + refinement" if result.refined else ""
+    lines = [f"{used}{model}{refined}: {result.seconds:.2f} s", *result.notes]
+    spec = MODEL_SPECS.get(result.model or "")
+    person_only = spec is None or spec.subject == "person"
+    said = any("alphacut models" in note for note in result.notes)
+    if person_only and not said and {"neural", "grabcut"} & set(result.methods):
+        lines.append(general_model_hint())
+    return "\n".join(line for line in lines if line)
 
 
 def _remove_frames(
     source: ImageSource, options: dict[str, Any]
-) -> Callable[[Callable[[str], None]], Generator[int, None, RemoveResult]]:
-    """The worker's generator: every frame through ``remove_background``."""
+) -> Callable[[Reporter], Generator[int, None, RemoveResult]]:
+    """The worker's generator: the model downloaded if need be, then every frame through
+    ``remove_background``."""
     hints = options.pop("hints", None)
 
-    def work(report: Callable[[str], None]) -> Generator[int, None, RemoveResult]:
+    def work(report: Reporter) -> Generator[int, None, RemoveResult]:
+        downloaded = "model" in options and ensure_model(options["model"], report)
         start = time.perf_counter()
         stack, (height, width) = source.stack_shape, source.frame_shape
         alpha = np.empty((*stack, height, width), np.float32)
@@ -331,7 +357,10 @@ def _remove_frames(
             yield count
         seconds = time.perf_counter() - start
         refined = "refine" in steps
-        return RemoveResult(source, alpha, mask, rgba, methods, seconds, notes, refined)
+        return RemoveResult(
+            source, alpha, mask, rgba, methods, seconds, notes, refined,
+            model=options.get("model"), downloaded=downloaded,
+        )  # fmt: skip
 
     return work
 
