@@ -27,6 +27,12 @@ METHODS = (
     ("chroma", "Chroma key", "Green/blue screen keying"),
     ("grabcut", "GrabCut", "Graph cut around the selection (or an automatic rectangle)"),
 )
+# "default" passes no model: the core's own choice (today's behaviour).
+DEFAULT_MODEL_CHOICE = "default"
+# The general model suggested when none is installed: the best one obtainable offline.
+SUGGESTED_GENERAL_MODEL = "isnet-imgly"
+# Download progress goes to GIMP at most this often (each update is a round trip to GIMP).
+DOWNLOAD_UPDATE_S = 0.2
 # Written by `alphacut gimp install` next to this file.
 LOCATION_FILE = "alphacut-location.json"
 GRABCUT_BACKGROUND, GRABCUT_PROBABLE_FOREGROUND = 0, 3
@@ -116,6 +122,125 @@ def import_alphacut():
         f"Cannot import alphacut ({detail}). {where}\n"
         f"To fix it, run in a terminal, then restart GIMP:\n    {_fix_command()}"
     )
+
+
+# --- models -----------------------------------------------------------------------------------
+
+
+def model_entries():
+    """(id, name, label, help) of every model: installed ones first, then downloadable ones.
+
+    Labels read "isnet-imgly · 88 MB · AGPL-3.0 · installed" (or "· download"). Ids are
+    the models' places in alphacut's table, so they do not move when a model is installed.
+    Empty when alphacut cannot be imported (the procedure then offers "default" only).
+    """
+    try:
+        import_alphacut()
+        from alphacut.models import MODEL_SPECS, download
+    except Exception:  # noqa: BLE001 - GIMP's start-up query must never fail on this
+        return []
+    entries = []
+    for index, spec in enumerate(MODEL_SPECS.values(), start=1):
+        installed = download.is_installed(spec)
+        size = spec.size_bytes
+        if spec.embedded and spec.embedded_path.is_file():
+            size = spec.embedded_path.stat().st_size
+        state = "built in" if spec.embedded else "installed" if installed else "download"
+        label = (
+            f"{spec.name} · {download.format_size(size)} · {spec.licence or 'licence unknown'}"
+            f" · {state}"
+        )
+        entries.append((not installed, index, spec.name, label, spec.description))
+    entries.sort(key=lambda entry: entry[:2])
+    return [entry[1:] for entry in entries]
+
+
+def model_choice():
+    choice = Gimp.Choice.new()
+    choice.add(
+        DEFAULT_MODEL_CHOICE,
+        0,
+        "Default (alphacut's choice)",
+        "Pass no model: alphacut decides (today the built-in person model)",
+    )
+    for index, name, label, help_text in model_entries():
+        choice.add(name, index, label, help_text)
+    return choice
+
+
+def one_line(error):
+    # A PDB error message is shown in a dialog or printed by scripts: one line, no traceback.
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def ensure_model(name):
+    """Download model ``name`` unless installed, with the byte count on GIMP's progress bar.
+
+    Cancelling: GIMP's Cancel on the progress ends the plug-in, and the download with it;
+    what was received is kept, so the next run resumes it.
+    """
+    import time
+
+    from alphacut.models import download, get_spec
+
+    spec = get_spec(name)
+    if download.is_installed(spec):
+        return False
+    size = download.format_size
+    last = [0.0]
+
+    def progress(done, total):
+        now = time.monotonic()
+        if now - last[0] < DOWNLOAD_UPDATE_S and done != total:
+            return
+        last[0] = now
+        of = f" of {size(total)}" if total else ""
+        Gimp.progress_set_text(f"Downloading model {name}: {size(done)}{of}")
+        if total:
+            Gimp.progress_update(min(1.0, done / total))
+        else:
+            Gimp.progress_pulse()
+
+    progress(download.partial_bytes(spec), spec.size_bytes)
+    try:
+        download.fetch(spec, progress=progress)
+    except download.ModelDownloadError as error:
+        raise PluginError(one_line(error)) from error
+    Gimp.progress_update(0.0)
+    return True
+
+
+def general_model_hint():
+    """How to get a general model, or "" when one is installed."""
+    from alphacut.models import MODEL_SPECS, download
+
+    specs = MODEL_SPECS.values()
+    if any(spec.subject != "person" and download.is_installed(spec) for spec in specs):
+        return ""
+    spec = MODEL_SPECS.get(SUGGESTED_GENERAL_MODEL)
+    if spec is None:
+        return ""
+    return (
+        "The built-in model knows people only; for other subjects install a general model: "
+        f"choose {spec.name} under Model (a {download.format_size(spec.size_bytes)} "
+        f"download) or run `alphacut models download {spec.name}`."
+    )
+
+
+def describe_run(matte, model, downloaded):
+    """What ran and why: the method, the model, the core's notes, and a hint if useful."""
+    from alphacut.models import MODEL_SPECS
+
+    neural = matte.method == "neural" or any("neural" in note for note in matte.notes)
+    what = f"alphacut: {matte.method}"
+    if model is not None and neural:
+        what += f" with model {model}" + (" (downloaded now)" if downloaded else "")
+    lines = [what, *matte.notes]
+    spec = MODEL_SPECS.get(model or "")
+    person_only = spec is None or spec.subject == "person"
+    if neural and person_only and not any("alphacut models" in note for note in matte.notes):
+        lines.append(general_model_hint())
+    return "\n".join(line for line in lines if line)
 
 
 # --- pixels in and out ------------------------------------------------------------------------
@@ -234,7 +359,7 @@ def confirm_replace_mask(layer):
 
 
 def remove_background(procedure, run_mode, image, drawables, config):
-    """Mask the layer's background; returns the method that ran, or None if cancelled."""
+    """Mask the layer's background; returns (method that ran, notes), or None if cancelled."""
     layer = target_layer(drawables)
     interactive = run_mode == Gimp.RunMode.INTERACTIVE
     if layer.get_mask() is not None:
@@ -252,17 +377,24 @@ def remove_background(procedure, run_mode, image, drawables, config):
     refine = config.get_property("refine")
     feather = config.get_property("feather")
     add_foreground = config.get_property("foreground-layer")
+    model = config.get_property("model")
+    if model == DEFAULT_MODEL_CHOICE or method not in ("auto", "neural"):
+        model = None  # the core's default; chroma and GrabCut use no model
 
     # Imported only now: a missing dependency must not break GIMP's start-up query.
     alphacut, np = import_alphacut()
 
     Gimp.progress_init("Removing background…")
+    # Before the pixels are read: offline, the one-line error is all that happens.
+    downloaded = model is not None and ensure_model(model)
     eight_bit = _is_8bit(image)
     rgb = read_rgb(np, layer, eight_bit)
     selected = read_selection(np, image, layer)
     rect, hints = selection_guides(np, selected) if selected is not None else (None, None)
 
     options = {"refine": refine}
+    if model is not None:
+        options["model"] = model
     if refine:
         # The core rejects refinement options when refinement is off.
         options["feather_sigma"] = feather
@@ -276,7 +408,7 @@ def remove_background(procedure, run_mode, image, drawables, config):
             **options,
         )
     except (ValueError, TypeError, RuntimeError, MemoryError) as error:
-        raise PluginError(f"alphacut failed ({method}): {error}") from error
+        raise PluginError(f"alphacut failed ({method}): {one_line(error)}") from error
 
     image.undo_group_start()
     try:
@@ -292,7 +424,7 @@ def remove_background(procedure, run_mode, image, drawables, config):
     finally:
         image.undo_group_end()
     Gimp.progress_update(1.0)
-    return matte.method
+    return matte.method, describe_run(matte, model, downloaded)
 
 
 def add_foreground_layer(np, image, layer, matte):
@@ -349,19 +481,23 @@ def run(procedure, run_mode, image, drawables, config, data):
             dialog.destroy()
             if not accepted:
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-        method_used = remove_background(procedure, run_mode, image, drawables, config)
+        done = remove_background(procedure, run_mode, image, drawables, config)
     except PluginError as error:
         return procedure.new_return_values(error.status, GLib.Error(str(error)))
     except Exception as error:  # noqa: BLE001 - GIMP must get a message, never a crashed plug-in
-        message = f"Remove Background failed: {type(error).__name__}: {error}"
+        message = f"Remove Background failed: {type(error).__name__}: {one_line(error)}"
         return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(message))
-    if method_used is None:
+    if done is None:
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+    method_used, notes = done
     if run_mode != Gimp.RunMode.NONINTERACTIVE:
         Gimp.displays_flush()
+        # What ran and why, in GIMP's message area (scripts get it as a return value).
+        Gimp.message(notes)
     values = procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
-    values.remove(1)
-    values.insert(1, GObject.Value(GObject.TYPE_STRING, method_used))
+    for index, value in ((1, method_used), (2, notes)):
+        values.remove(index)
+        values.insert(index, GObject.Value(GObject.TYPE_STRING, value))
     return values
 
 
@@ -397,6 +533,15 @@ class AlphacutRemoveBackground(Gimp.PlugIn):
         procedure.add_choice_argument(
             "method", "_Method", "How to find the subject", methods, "auto", flags
         )
+        procedure.add_choice_argument(
+            "model",
+            "M_odel",
+            "Neural model for Automatic and Neural: installed ones are listed first; one "
+            "marked 'download' is downloaded first (GIMP's progress shows it; Cancel stops it)",
+            model_choice(),
+            DEFAULT_MODEL_CHOICE,
+            flags,
+        )
         procedure.add_boolean_argument(
             "refine", "Refine _edges", "Alpha matting and colour clean-up on the edge", True, flags
         )
@@ -419,6 +564,14 @@ class AlphacutRemoveBackground(Gimp.PlugIn):
         )
         procedure.add_string_return_value(
             "method-used", "Method used", "The method that ran ('auto' resolved)", "", flags
+        )
+        procedure.add_string_return_value(
+            "notes",
+            "Notes",
+            "What ran and why (alphacut's notes), one per line, and how to install a general "
+            "model when none is",
+            "",
+            flags,
         )
         return procedure
 

@@ -7,6 +7,7 @@ GIMP is an error (and, as root, an unprovisioned root is provisioned first).
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -71,6 +72,52 @@ def gimp_ui_profile(gimp, gimp_profile) -> Path:
     return gimp_profile
 
 
+GENERAL_MODEL = "isnet-imgly"
+
+
+@pytest.fixture(scope="session")
+def general_model_home(gimp, tmp_path_factory) -> dict[str, str]:
+    """Environment for GIMP (and the reference) whose model cache holds the general model.
+
+    GIMP runs with its own HOME (in the provisioned root, /root inside it), so the model
+    is linked (or copied) from this machine's cache into an ALPHACUT_HOME under the shared
+    temporary folder, which GIMP sees at the same path. Skips when the model is not
+    installed here; with ALPHACUT_REQUIRE_MODELS=1 that is a failure.
+    """
+    from alphacut.models import download, get_spec
+
+    spec = get_spec(GENERAL_MODEL)
+    source = download.cached_path(spec)
+    if not source.is_file():
+        message = f"model {GENERAL_MODEL} is not installed ({source} is missing)"
+        if os.environ.get("ALPHACUT_REQUIRE_MODELS") == "1":
+            pytest.fail(f"ALPHACUT_REQUIRE_MODELS=1 but {message}", pytrace=False)
+        pytest.skip(message)
+    home = tmp_path_factory.getbasetemp() / "alphacut-home"
+    target = home / "models" / source.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # another file system
+        shutil.copy2(source, target)
+    return {"ALPHACUT_HOME": str(home)}
+
+
+@pytest.fixture()
+def offline_env(tmp_path) -> dict[str, str]:
+    """Environment with an empty model cache and no way to download: a missing mirror
+    folder, and every URL sent through a proxy port where nothing listens."""
+    proxy = "http://127.0.0.1:9"
+    return {
+        "ALPHACUT_HOME": str(tmp_path / "empty-home"),
+        "ALPHACUT_MODEL_MIRROR": str(tmp_path / "no-mirror"),
+        "http_proxy": proxy,
+        "https_proxy": proxy,
+        "HTTP_PROXY": proxy,
+        "HTTPS_PROXY": proxy,
+    }
+
+
 @pytest.fixture(scope="session")
 def photos(tmp_path_factory) -> dict[str, Path]:
     """Test photos as PNG (lossless, so GIMP and the reference read identical pixels)."""
@@ -91,6 +138,11 @@ def photos(tmp_path_factory) -> dict[str, Path]:
     screen[88:, 44:556] = rgb
     paths["greenscreen"] = folder / "greenscreen.png"
     Image.fromarray(screen).save(paths["greenscreen"])
+    # Not a person: for the general model.
+    from skimage.data import chelsea
+
+    paths["cat"] = folder / "cat.png"
+    Image.fromarray(chelsea()).save(paths["cat"])
     return paths
 
 

@@ -74,6 +74,13 @@ def run_job(job):
                 "image_types": procedure.get_image_types(),
                 "arguments": [spec.name for spec in procedure.get_arguments()],
             }
+            model = procedure.find_argument("model")
+            if model is not None:
+                # The choice as GIMP registered it: what the dialog's drop-down lists.
+                choice = Gimp.param_spec_choice_get_choice(model)
+                result["procedure"]["models"] = [
+                    [nick, choice.get_label(nick)] for nick in choice.list_nicks()
+                ]
         config = procedure.create_config()
         run_mode = getattr(Gimp.RunMode, job.get("run_mode", "noninteractive").upper())
         config.set_property("run-mode", run_mode)
@@ -90,6 +97,7 @@ def run_job(job):
         )
         if status == Gimp.PDBStatusType.SUCCESS:
             result["method_used"] = values.index(1)
+            result["notes"] = values.index(2)
 
         result["stage"] = "dump"
         result["layers"] = [layer_info(item) for item in image.get_layers()]

@@ -234,10 +234,11 @@ def run_job(
     return JobResult(outdir, result, seconds, log)
 
 
-def run_reference(runner: Runner, outdir: Path) -> dict:
-    """The core's result on the pixels GIMP read, in GIMP's Python environment."""
+def run_reference(runner: Runner, outdir: Path, *, env: dict | None = None) -> dict:
+    """The core's result on the pixels GIMP read, in GIMP's Python environment (``env``:
+    the same variables as the GIMP run, e.g. the model cache's ALPHACUT_HOME)."""
     script = runner.scripts / REFERENCE_SCRIPT.name
-    done = runner.run(["python3", str(script), str(outdir / "job.json")])
+    done = runner.run(["python3", str(script), str(outdir / "job.json")], env=env)
     if done.returncode != 0:
         raise AssertionError(f"the reference run failed:\n{done.stdout}\n{done.stderr[-6000:]}")
     return json.loads((outdir / "reference.json").read_text())

@@ -33,9 +33,10 @@ def main(job_path: str) -> None:
     if reference.get("hints"):
         hints = np.load(reference["hints"])
     rect = tuple(reference["rect"]) if reference.get("rect") else None
-    matte = alphacut.remove_background(
-        rgb, args.get("method", "auto"), rect=rect, hints=hints, **options
-    )
+    method = args.get("method", "auto")
+    if args.get("model", "default") != "default" and method in ("auto", "neural"):
+        options["model"] = args["model"]
+    matte = alphacut.remove_background(rgb, method, rect=rect, hints=hints, **options)
     np.save(os.path.join(out, "alpha.npy"), matte.alpha)
     np.save(os.path.join(out, "foreground.npy"), matte.foreground)
     with open(os.path.join(out, "reference.json"), "w") as f:

@@ -281,7 +281,22 @@ def test_cli_install_registers_the_procedure(gimp, photos, tmp_path):
     assert [path.rstrip("/") for path in described["menu_paths"]] == ["<Image>/Layer/Transparency"]
     assert described["menu_label"] == "Remove Background…"
     assert described["image_types"] == "RGB*, GRAY*"
-    assert described["arguments"][-4:] == ["method", "refine", "feather", "foreground-layer"]
+    assert described["arguments"][-5:] == [
+        "method",
+        "model",
+        "refine",
+        "feather",
+        "foreground-layer",
+    ]
+    # The model drop-down: the core's default first, then every model with its size,
+    # licence and whether it is installed (GIMP's own cache is empty here).
+    models = dict(described["models"])
+    assert described["models"][0][0] == "default"
+    assert models["u2net"] == "u2net · 176 MB · Apache-2.0 · download"
+    assert models["selfie"].endswith(" · Apache-2.0 · built in")
+    assert models["isnet-imgly"].startswith("isnet-imgly · 88 MB · AGPL-3.0 · ")
+    states = [label.rsplit(" · ", 1)[-1] for _, label in described["models"][1:]]
+    assert states == sorted(states, key=lambda state: state == "download")
     succeeded(job)
 
     done = gimp.run(["alphacut", "gimp", "uninstall", "--gimp-dir", str(profile)])
@@ -331,3 +346,50 @@ def test_interactive_asks_before_replacing_a_mask(
     succeeded(job)
     run_reference(gimp, job.outdir)
     assert_alpha_close(mask, np.load(job.outdir / "alpha.npy"))
+
+
+# Model choice.
+
+
+def test_installed_general_model_matches_the_core(
+    gimp, gimp_profile, photos, tmp_path, general_model_home
+):
+    args = {"method": "neural", "model": "isnet-imgly", "refine": False}
+    job = run(
+        gimp,
+        gimp_profile,
+        tmp_path,
+        {"input": str(photos["cat"]), "args": args},
+        "general model (isnet-imgly)",
+        env=general_model_home,
+    )
+    result = succeeded(job)
+    assert result["method_used"] == "neural"
+    assert "with model isnet-imgly" in result["notes"]
+    assert "downloaded" not in result["notes"]
+    run_reference(gimp, job.outdir, env=general_model_home)
+    expected = np.load(job.outdir / "alpha.npy")
+    assert_alpha_close(job.raw("mask.raw", expected.shape) / np.float32(255), expected)
+    assert_alpha_close(exported_alpha(job), expected)
+    # A cat, not a person: the general model keeps it and drops the wall on the right.
+    assert expected[:210, 45:315].mean() > 0.9 and expected[:, 430:].max() < 0.05
+
+
+def test_missing_model_offline_is_a_clean_pdb_error(
+    gimp, gimp_profile, photos, tmp_path, offline_env
+):
+    job = run(
+        gimp,
+        gimp_profile,
+        tmp_path,
+        {"input": str(photos["small"]), "args": {"method": "neural", "model": "u2netp"}},
+        "missing model, offline",
+        env=offline_env,
+    )
+    result = job.result
+    assert result["status"] == "execution-error"
+    error = result["error"]
+    assert "\n" not in error and "Traceback" not in error and "Error:" not in error
+    assert "cannot download model 'u2netp'" in error
+    assert "alphacut models download u2netp" in error
+    assert not result["layers"][0]["has_mask"] and len(result["layers"]) == 1
