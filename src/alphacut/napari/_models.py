@@ -13,6 +13,7 @@ from typing import Any
 
 from magicgui.widgets import ComboBox
 from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QComboBox
 
 from alphacut.models import DEFAULT_MODEL, MODEL_SPECS, ModelSpec, download, get_spec
 from alphacut.napari._jobs import Reporter
@@ -97,6 +98,12 @@ class ModelPicker(ComboBox):
             value=DEFAULT_CHOICE,
             tooltip="models marked 'download' are downloaded (with progress) when you run",
         )
+        # The longest label (a licence with a remark) would otherwise widen the whole dock
+        # and squeeze the canvas: the closed box elides, the open list shows labels whole.
+        self.native.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.native.setMinimumContentsLength(24)
         self._describe()
         self.changed.connect(self._describe)
 
@@ -129,6 +136,9 @@ class ModelPicker(ComboBox):
                 combo.setItemData(index, descriptions[value], Qt.ItemDataRole.ToolTipRole)
         if self.value in descriptions:
             self.tooltip = descriptions[self.value]
+        view = combo.view()
+        view.setTextElideMode(Qt.TextElideMode.ElideNone)
+        view.setMinimumWidth(view.sizeHintForColumn(0) + 24)
 
 
 def ensure_model(name: str, report: Reporter) -> bool:
