@@ -8,7 +8,6 @@ nothing of its own to the numbers.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import threading
 import time
@@ -374,18 +373,6 @@ def offline(monkeypatch, tmp_path):
     monkeypatch.setitem(MODEL_SPECS, "u2netp", unreachable)
 
 
-def _require_model(name: str) -> None:
-    """Skip unless ``name`` is installed; with ALPHACUT_REQUIRE_MODELS=1, fail instead."""
-    from alphacut.models import get_spec
-    from alphacut.napari._models import is_installed
-
-    if not is_installed(get_spec(name)):
-        message = f"model {name} is not installed (alphacut models download {name})"
-        if os.environ.get("ALPHACUT_REQUIRE_MODELS") == "1":
-            pytest.fail(f"ALPHACUT_REQUIRE_MODELS=1 but {message}", pytrace=False)
-        pytest.skip(message)
-
-
 def test_model_picker_lists_installed_then_downloadable(viewer, monkeypatch, tmp_path):
     from alphacut.models import MODEL_SPECS
     from alphacut.napari._models import model_entries
@@ -418,8 +405,10 @@ def test_model_picker_lists_installed_then_downloadable(viewer, monkeypatch, tmp
     assert [e.value for e in model_entries() if e.installed][-1] == "u2netp"
 
 
-def test_installed_general_model_cuts_out_the_cat(viewer, qtbot):
-    _require_model(GENERAL_MODEL)
+def test_installed_general_model_cuts_out_the_cat(viewer, qtbot, general_model):
+    # general_model (tests/conftest.py) installs it from its npm tarball, or skips (fails
+    # under ALPHACUT_REQUIRE_MODELS=1).
+    assert general_model == GENERAL_MODEL
     from skimage.data import chelsea
 
     image = chelsea()  # 451x300: at half size the model's matte goes soft

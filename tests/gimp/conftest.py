@@ -72,27 +72,19 @@ def gimp_ui_profile(gimp, gimp_profile) -> Path:
     return gimp_profile
 
 
-GENERAL_MODEL = "isnet-imgly"
-
-
 @pytest.fixture(scope="session")
-def general_model_home(gimp, tmp_path_factory) -> dict[str, str]:
+def general_model_home(gimp, general_model, tmp_path_factory) -> dict[str, str]:
     """Environment for GIMP (and the reference) whose model cache holds the general model.
 
     GIMP runs with its own HOME (in the provisioned root, /root inside it), so the model
     is linked (or copied) from this machine's cache into an ALPHACUT_HOME under the shared
     temporary folder, which GIMP sees at the same path. Skips when the model is not
-    installed here; with ALPHACUT_REQUIRE_MODELS=1 that is a failure.
+    installed here and cannot be (``general_model``, tests/conftest.py); with
+    ALPHACUT_REQUIRE_MODELS=1 that is a failure.
     """
     from alphacut.models import download, get_spec
 
-    spec = get_spec(GENERAL_MODEL)
-    source = download.cached_path(spec)
-    if not source.is_file():
-        message = f"model {GENERAL_MODEL} is not installed ({source} is missing)"
-        if os.environ.get("ALPHACUT_REQUIRE_MODELS") == "1":
-            pytest.fail(f"ALPHACUT_REQUIRE_MODELS=1 but {message}", pytrace=False)
-        pytest.skip(message)
+    source = download.cached_path(get_spec(general_model))
     home = tmp_path_factory.getbasetemp() / "alphacut-home"
     target = home / "models" / source.name
     target.parent.mkdir(parents=True, exist_ok=True)
