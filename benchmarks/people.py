@@ -24,11 +24,15 @@ from alphacut.models import load_model
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "people"
 
 # row name -> keyword arguments of alphacut.remove_background
+# "auto (selfie only)" is auto as it runs where no general model is installed; "auto"
+# picks the best installed model (isnet-imgly once imported).
 ROWS = {
-    "neural": dict(method="neural", refine=False),
-    "neural+refine": dict(method="neural", refine=True),
+    "neural": dict(method="neural", model="selfie", refine=False),
+    "neural+refine": dict(method="neural", model="selfie", refine=True),
     "grabcut (auto rect)": dict(method="grabcut", refine=False),
     "grabcut+refine": dict(method="grabcut", refine=True),
+    "auto (selfie only)": dict(method="auto", model="selfie"),
+    "isnet-imgly": dict(method="neural", model="isnet-imgly", refine=False),
     "auto": dict(method="auto"),
 }
 
