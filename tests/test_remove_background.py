@@ -138,5 +138,7 @@ def test_a_box_runs_the_model_on_the_box_only(person):
     outside = np.ones(matte.alpha.shape, bool)
     outside[20:320, 100:400] = False
     assert matte.alpha[outside].max() == 0.0
-    # The astronaut's face is inside the box and stays subject.
-    assert matte.alpha[150:200, 220:280].mean() > 0.9
+    # Inside the box the subject is the one found without a box.
+    whole = remove_background(person, method="neural", refine=False).mask[20:320, 100:400]
+    boxed = matte.mask[20:320, 100:400]
+    assert (whole & boxed).sum() / (whole | boxed).sum() > 0.85

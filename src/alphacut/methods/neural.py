@@ -209,7 +209,7 @@ def neural_with_confidence(
     The confidence is the mean probability over the pixels the model calls subject (0
     when it found none): the embedded person model is above 0.89 on 95 % of the people
     photos, and below 0.88 on the photos where it mistakes a plant or an object for a
-    person (measured on the shared photos, benchmarks/README.md).
+    person (measured on the shared people and alphamatting photos).
     """
     rgb = as_float_rgb(image)
     spec = loaded.spec

