@@ -51,6 +51,14 @@ def test_deterministic(person):
     np.testing.assert_array_equal(grabcut(person), grabcut(person))
 
 
-def test_empty_rectangle_is_rejected(square_on_noise):
+def test_hints_without_background_are_rejected(square_on_noise):
     with pytest.raises(ValueError, match="background"):
-        grabcut(square_on_noise, rect=(0, 0, 120, 120))
+        grabcut(square_on_noise, hints=np.full(square_on_noise.shape[:2], 1, np.uint8))
+
+
+def test_a_box_as_large_as_the_photo_keeps_a_subject_that_fills_it():
+    image = np.zeros((60, 80, 3), np.uint8)
+    image[5:55, 5:75] = (200, 60, 40)
+    alpha = grabcut(image, rect=(0, 0, 80, 60))
+    assert alpha[10:50, 10:70].mean() > 0.9
+    assert alpha[:3, :].mean() < 0.5

@@ -117,7 +117,18 @@ def grabcut(
             "GrabCut needs some (probable) foreground: the rectangle or hints are empty"
         )
     if not np.any((labels == BACKGROUND) | (labels == PROBABLE_BACKGROUND)):
-        raise ValueError("GrabCut needs some background: the rectangle covers the whole image")
+        if hints is not None and rect is None:
+            raise ValueError("GrabCut needs some background: the hints mark none")
+        # A box as large as the photo (a subject that fills the frame): the frame's outer
+        # pixels are the only background evidence left, and only probably background.
+        labels[[0, -1], :] = np.where(
+            labels[[0, -1], :] == FOREGROUND, FOREGROUND, PROBABLE_BACKGROUND
+        )
+        labels[:, [0, -1]] = np.where(
+            labels[:, [0, -1]] == FOREGROUND, FOREGROUND, PROBABLE_BACKGROUND
+        )
+        if not np.any(labels == PROBABLE_BACKGROUND):
+            raise ValueError("GrabCut needs some background: the hints mark none")
     cv2.setRNGSeed(seed)
     bgd_model = np.zeros((1, 65), np.float64)
     fgd_model = np.zeros((1, 65), np.float64)
