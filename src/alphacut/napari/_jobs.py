@@ -195,6 +195,10 @@ class Job:
             self._progress.update(self._done)
 
     def _on_yielded(self, value: Any) -> None:
+        if self.outcome is not None or self._finished:
+            # A progress report queued before the job ended can be delivered after its
+            # outcome under load: it must not overwrite the final status.
+            return
         if isinstance(value, Download):
             self._show_download(value)
         elif isinstance(value, Step):
