@@ -183,6 +183,31 @@ def _birefnet(name: str, file: str, **row: Any) -> ModelSpec:
     )
 
 
+def _imgly(name: str, file: str, resource: str, **row: Any) -> ModelSpec:
+    # IMG.LY's IS-Net exports: 1024² NCHW fed (x - 128) / 256 for x in 0..255 (here x is in
+    # [0, 1]), a probability map; published in chunks listed under `resource`.
+    return ModelSpec(
+        name=name,
+        file=file,
+        input_size=(1024, 1024),
+        mean=(128 / 255,) * 3,
+        std=(256 / 255,) * 3,
+        activation="none",
+        licence="AGPL-3.0",
+        urls=(_IMGLY_DATA,),
+        resource=resource,
+        package=_IMGLY_PACKAGE,
+        checksum_note=_IMGLY_NOTE.format(resource, _IMGLY_PACKAGE),
+        # Four views (as is, mirrored, and both at 3/4 size in context), edge at a
+        # probability of 0.25, gain 3: on the 12 alphamatting photos mean IoU 0.789 -> 0.905
+        # and SAD 46.7 -> 24.5 against one plain view of the medium model, for four times
+        # the inference (measured while choosing; benchmarks/objects.py re-measures).
+        tta_inset=0.75,
+        threshold=0.25,
+        **row,
+    )
+
+
 MODEL_SPECS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in [
@@ -267,52 +292,23 @@ MODEL_SPECS: dict[str, ModelSpec] = {
             size_bytes=178_648_008,
             checksum_note=_U2NET_NOTE.format("dis_general_use"),
         ),
-        ModelSpec(
-            name="isnet-imgly",
-            file="isnet-imgly-medium.onnx",
-            input_size=(1024, 1024),
-            # IMG.LY feeds (x - 128) / 256 for x in 0..255; here x is in [0, 1].
-            mean=(128 / 255,) * 3,
-            std=(256 / 255,) * 3,
-            activation="none",
+        _imgly(
+            "isnet-imgly",
+            "isnet-imgly-medium.onnx",
+            "/models/medium",
             description="IS-Net by IMG.LY (fp16): general objects, people and animals at "
             "1024²; the best general model installable offline (npm package)",
-            licence="AGPL-3.0",
-            urls=(_IMGLY_DATA,),
-            resource="/models/medium",
-            package=_IMGLY_PACKAGE,
             sha256="b6e8497ba978a6f5fbb647e419d2696cd80df5a23cb6a8ea532021911bd76acb",
             size_bytes=88_188_479,
-            checksum_note=_IMGLY_NOTE.format("/models/medium", _IMGLY_PACKAGE),
-            # Four views (as is, mirrored, and both at 3/4 size in context), edge at a
-            # probability of 0.25, gain 3: on the 12 alphamatting photos mean IoU
-            # 0.789 -> 0.905 and SAD 46.7 -> 24.5 against one plain view, for four times
-            # the inference (measured while choosing; benchmarks/objects.py re-measures).
-            tta_inset=0.75,
-            threshold=0.25,
         ),
-        ModelSpec(
-            name="isnet-imgly-small",
-            file="isnet-imgly-small.onnx",
-            input_size=(1024, 1024),
-            mean=(128 / 255,) * 3,
-            std=(256 / 255,) * 3,
-            activation="none",
+        _imgly(
+            "isnet-imgly-small",
+            "isnet-imgly-small.onnx",
+            "/models/small",
             description="IS-Net by IMG.LY, quantised: half the download of isnet-imgly, "
             "slightly rougher",
-            licence="AGPL-3.0",
-            urls=(_IMGLY_DATA,),
-            resource="/models/small",
-            package=_IMGLY_PACKAGE,
             sha256="7001d60734fdc112dd9c062635fb59cd401fb82a9d4213134bce4dbd655c803a",
             size_bytes=44_342_436,
-            checksum_note=_IMGLY_NOTE.format("/models/small", _IMGLY_PACKAGE),
-            # Four views (as is, mirrored, and both at 3/4 size in context), edge at a
-            # probability of 0.25, gain 3: on the 12 alphamatting photos mean IoU
-            # 0.789 -> 0.905 and SAD 46.7 -> 24.5 against one plain view, for four times
-            # the inference (measured while choosing; benchmarks/objects.py re-measures).
-            tta_inset=0.75,
-            threshold=0.25,
         ),
         _birefnet(
             "birefnet-general",
