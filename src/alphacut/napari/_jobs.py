@@ -216,14 +216,20 @@ class Job:
         # Its own bar, in bytes: a download is not one of the job's units of work.
         of = f" of {format_size(value.total)}" if value.total else ""
         text = f"downloading model {value.model}: {format_size(value.done)}{of}"
-        if self._download_bar is None:
-            self._download_bar = progress(total=value.total, desc=text)
-        bar = self._download_bar
-        bar.set_description(text)
-        if value.done > bar.n:
-            bar.update(value.done - bar.n)
+        # The status first: napari's bars run the event loop when made or moved, which can
+        # deliver the job's end (and its final status) in the middle of this (seen in CI).
         if self._status is not None:
             self._status(text + " (Cancel stops it; it resumes next time)")
+        if self._download_bar is None:
+            bar = progress(total=value.total, desc=text)
+            if self.outcome is not None or self._finished:
+                bar.close()
+                return
+            self._download_bar = bar
+        bar = self._download_bar
+        bar.set_description(text)
+        if self._download_bar is bar and value.done > bar.n:
+            bar.update(value.done - bar.n)
 
     def _close_download_bar(self) -> None:
         if self._download_bar is not None:
