@@ -1,16 +1,18 @@
-"""Fetch MediaPipe's selfie segmentation ``.tflite`` models from the pinned PyPI wheel.
+"""Fetch MediaPipe's selfie segmentation and detector ``.tflite`` models from the pinned wheel.
 
 The wheel is downloaded with ``pip download`` (never installed) into a cache directory,
-checked against a pinned sha256, and the two model files are extracted next to it and
-checked too. The cache is ``$ALPHACUT_MEDIAPIPE_CACHE``, by default
+checked against a pinned sha256, and the model files (the two selfie segmentation
+models, the full-range face detector and the pose detector) are extracted next to it
+and checked too. The cache is ``$ALPHACUT_MEDIAPIPE_CACHE``, by default
 ``~/.cache/alphacut/mediapipe``.
 
 Examples
 --------
 ::
 
-    python tools/fetch_mediapipe.py            # prints the two .tflite paths
+    python tools/fetch_mediapipe.py            # prints the four .tflite paths
     python tools/fetch_mediapipe.py --no-download   # use only what is already cached
+    python tools/fetch_mediapipe.py --model pose_detection   # just one model
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 MEDIAPIPE_VERSION = "0.10.14"
@@ -28,13 +31,26 @@ WHEEL_NAME = (
     f"mediapipe-{MEDIAPIPE_VERSION}-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
 )
 WHEEL_SHA256 = "a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4"
-MEMBER_DIR = "mediapipe/modules/selfie_segmentation"
+# Model stem (also the cached file's name) -> pinned sha256 of the extracted file.
 MODELS = {
     "selfie_segmentation": "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
     "selfie_segmentation_landscape": (
         "a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd"
     ),
+    "face_detection_full_range_sparse": (
+        "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1"
+    ),
+    "pose_detection": "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
 }
+# Folder of each model inside the wheel.
+MEMBER_DIRS = {
+    "selfie_segmentation": "mediapipe/modules/selfie_segmentation",
+    "selfie_segmentation_landscape": "mediapipe/modules/selfie_segmentation",
+    "face_detection_full_range_sparse": "mediapipe/modules/face_detection",
+    "pose_detection": "mediapipe/modules/pose_detection",
+}
+SEGMENTATION_MODELS = ("selfie_segmentation", "selfie_segmentation_landscape")
+DETECTION_MODELS = ("face_detection_full_range_sparse", "pose_detection")
 
 
 class FetchError(RuntimeError):
@@ -74,8 +90,13 @@ def _download_wheel(directory: Path) -> None:
         raise FetchError(f"pip download failed:\n{result.stdout}\n{result.stderr}")
 
 
-def fetch(directory: str | Path | None = None, *, download: bool = True) -> dict[str, Path]:
-    """Make sure both selfie segmentation models are in the cache and verified.
+def fetch(
+    directory: str | Path | None = None,
+    *,
+    download: bool = True,
+    models: Iterable[str] | None = None,
+) -> dict[str, Path]:
+    """Make sure the requested models are in the cache and verified.
 
     Parameters
     ----------
@@ -83,20 +104,29 @@ def fetch(directory: str | Path | None = None, *, download: bool = True) -> dict
         Cache directory; defaults to :func:`cache_dir`.
     download : bool, optional
         Allow ``pip download`` of the ~36 MB wheel when it is not cached.
+    models : iterable of str, optional
+        Stems to fetch (keys of :data:`MODELS`); all of them by default. Asking only
+        for what is needed lets an older cache that lacks the others still serve.
 
     Returns
     -------
     dict of str to Path
-        Model stem (``"selfie_segmentation"``, ``"selfie_segmentation_landscape"``)
-        to its verified ``.tflite`` path.
+        Model stem (e.g. ``"selfie_segmentation"``, ``"pose_detection"``) to its
+        verified ``.tflite`` path.
 
     Raises
     ------
     FetchError
         If the files are missing and cannot be downloaded, or a checksum differs.
+    ValueError
+        If a requested stem is unknown.
     """
     directory = Path(directory) if directory is not None else cache_dir()
-    paths = {stem: directory / f"{stem}.tflite" for stem in MODELS}
+    stems = list(MODELS) if models is None else list(models)
+    unknown = sorted(set(stems) - set(MODELS))
+    if unknown:
+        raise ValueError(f"unknown models {unknown}; known: {sorted(MODELS)}")
+    paths = {stem: directory / f"{stem}.tflite" for stem in stems}
     if all(p.is_file() and _sha256(p) == MODELS[s] for s, p in paths.items()):
         return paths
 
@@ -111,7 +141,7 @@ def fetch(directory: str | Path | None = None, *, download: bool = True) -> dict
 
     with zipfile.ZipFile(wheel) as archive:
         for stem, path in paths.items():
-            data = archive.read(f"{MEMBER_DIR}/{stem}.tflite")
+            data = archive.read(f"{MEMBER_DIRS[stem]}/{stem}.tflite")
             if hashlib.sha256(data).hexdigest() != MODELS[stem]:
                 raise FetchError(f"{stem}.tflite in {wheel.name} has an unexpected sha256")
             # Write then rename so an interrupted run never leaves a truncated model.
@@ -137,9 +167,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=None, help="cache directory")
     parser.add_argument("--no-download", action="store_true", help="use only cached files")
+    parser.add_argument(
+        "--model",
+        action="append",
+        choices=sorted(MODELS),
+        help="fetch only this model (repeatable); default: all",
+    )
     args = parser.parse_args(argv)
     try:
-        paths = fetch(args.cache, download=not args.no_download)
+        paths = fetch(args.cache, download=not args.no_download, models=args.model)
     except FetchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

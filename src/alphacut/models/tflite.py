@@ -1,15 +1,24 @@
-"""Convert MediaPipe-style TFLite segmentation models to ONNX.
+"""Convert MediaPipe-style TFLite models to ONNX.
 
-The converter covers the operator set of MediaPipe's selfie segmentation models
-(a MobileNetV3-like encoder with a small decoder):
+The converter covers the operator sets of MediaPipe's selfie segmentation models
+(a MobileNetV3-like encoder with a small decoder) and of its BlazeFace / BlazePose
+detectors (``face_detection_full_range_sparse``, ``pose_detection``):
 
-``DEQUANTIZE`` (fp16 weights), ``CONV_2D``, ``DEPTHWISE_CONV_2D``, ``RELU``, ``RELU6``,
-``HARD_SWISH``, ``LOGISTIC``, ``ADD``, ``MUL``, ``AVERAGE_POOL_2D``, ``MEAN``,
-``RESIZE_BILINEAR`` and MediaPipe's custom ``Convolution2DTransposeBias``.
+``DEQUANTIZE`` (fp16 weights), ``DENSIFY`` (sparse constant weights), ``CONV_2D``,
+``DEPTHWISE_CONV_2D``, ``RELU``, ``RELU6``, ``HARD_SWISH``, ``LOGISTIC``, ``ADD``,
+``MUL``, ``AVERAGE_POOL_2D``, ``MEAN``, ``RESIZE_BILINEAR``, ``PAD``, ``RESHAPE``,
+``CONCATENATION``, ``DEPTH_TO_SPACE`` and MediaPipe's custom
+``Convolution2DTransposeBias``.
 
-Internally the ONNX graph runs in NCHW, because that is the layout ONNX convolutions
-require; one ``Transpose`` at each end keeps the model's public interface NHWC,
-exactly like the TFLite original.
+Internally the ONNX graph keeps every 4-D tensor in NCHW, because that is the layout
+ONNX convolutions require; tensors of other ranks keep their TFLite layout. One
+``Transpose`` at the input and at each 4-D output keeps the model's public interface
+NHWC, exactly like the TFLite original.
+
+Graph outputs get stable names: a single 4-D output is ``"probability"`` (the
+segmentation models); a detector's pair of ``[1, anchors, K]`` outputs becomes
+``"boxes"`` and ``"scores"`` (the one whose last dimension is 1); anything else keeps
+its sanitised TFLite name.
 
 ``tflite`` (the flatbuffer parser) and ``onnx`` are conversion-time dependencies
 only and are imported inside the functions that need them, so importing this
@@ -27,19 +36,30 @@ from __future__ import annotations
 import argparse
 import hashlib
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["ConversionError", "convert", "convert_bytes", "main"]
+__all__ = [
+    "ConversionError",
+    "SparseDimension",
+    "Sparsity",
+    "convert",
+    "convert_bytes",
+    "densify",
+    "main",
+]
 
 OPSET = 17
 # IR 8 is the newest that older onnxruntime builds (>= 1.14) still load.
 IR_VERSION = 8
 INPUT_NAME = "input"
 OUTPUT_NAME = "probability"
+BOXES_NAME = "boxes"
+SCORES_NAME = "scores"
 
 # TFLite tensor types (schema.fbs TensorType) that we may meet in constant buffers.
 _TFLITE_DTYPES = {
@@ -66,6 +86,183 @@ _TO_NHWC = (0, 2, 3, 1)
 
 class ConversionError(RuntimeError):
     """Raised when the TFLite model uses something the converter does not support."""
+
+
+# eq=False: the index arrays make field-wise equality ambiguous.
+@dataclass(frozen=True, eq=False)
+class SparseDimension:
+    """Storage of one traversal level of a TFLite sparse tensor (schema ``DimensionMetadata``).
+
+    Parameters
+    ----------
+    dense_size : int
+        Extent of the level when it is stored densely; ignored for CSR levels.
+    segments, indices : numpy.ndarray, optional
+        ``array_segments`` and ``array_indices`` of a ``SPARSE_CSR`` level; both
+        ``None`` for a ``DENSE`` level.
+    """
+
+    dense_size: int = 0
+    segments: np.ndarray | None = None
+    indices: np.ndarray | None = None
+
+    @property
+    def is_sparse(self) -> bool:
+        """Whether the level is ``SPARSE_CSR``."""
+        return self.segments is not None
+
+
+@dataclass(frozen=True)
+class Sparsity:
+    """A TFLite ``SparsityParameters`` table in plain Python.
+
+    Parameters
+    ----------
+    traversal_order : tuple of int
+        For a rank-``n`` tensor with ``k`` block dimensions, ``n + k`` entries: a
+        permutation of the original dimensions ``0..n-1`` followed by one of the block
+        dimensions ``n..n+k-1``.
+    block_map : tuple of int
+        For each block dimension, the original dimension it subdivides.
+    dims : tuple of SparseDimension
+        One entry per traversal level, in traversal order.
+    """
+
+    traversal_order: tuple[int, ...]
+    block_map: tuple[int, ...]
+    dims: tuple[SparseDimension, ...]
+
+
+def densify(values: np.ndarray, shape: Sequence[int], sparsity: Sparsity) -> np.ndarray:
+    """Expand the stored values of a TFLite sparse tensor into the dense array.
+
+    Follows the semantics of TFLite's ``FormatConverter``: the levels of
+    ``sparsity.dims`` are walked depth-first in traversal order, a ``DENSE`` level
+    visiting every position and a ``SPARSE_CSR`` level only the positions listed in
+    its ``indices`` slice ``segments[p]:segments[p + 1]`` (``p`` being the position
+    reached in the level above); each leaf reached consumes the next stored value.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        The stored (non-zero) values in traversal order, any shape; flattened.
+    shape : sequence of int
+        Shape of the dense tensor.
+    sparsity : Sparsity
+        How the values are laid out.
+
+    Returns
+    -------
+    numpy.ndarray
+        Array of ``shape`` and ``values.dtype``, zero where nothing is stored.
+
+    Raises
+    ------
+    ConversionError
+        If the sparsity description is inconsistent with ``shape`` or ``values``.
+    """
+    values = np.asarray(values).reshape(-1)
+    shape = tuple(int(d) for d in shape)
+    rank, order, dims = len(shape), tuple(sparsity.traversal_order), sparsity.dims
+    levels, n_blocks = len(order), len(sparsity.block_map)
+    if (
+        len(dims) != levels
+        or levels != rank + n_blocks
+        or sorted(order[:rank]) != list(range(rank))
+        or sorted(order[rank:]) != list(range(rank, levels))
+        or any(not 0 <= d < rank for d in sparsity.block_map)
+    ):
+        raise ConversionError(f"inconsistent sparsity parameters for shape {shape}")
+    block_sizes = [0] * n_blocks
+    for level in range(rank, levels):
+        if dims[level].is_sparse:
+            raise ConversionError("sparse block dimensions are not supported")
+        block_sizes[order[level] - rank] = dims[level].dense_size
+
+    # Walk all levels at once, breadth-first but parent-major, which yields the leaves
+    # in the same order as TFLite's depth-first recursion. `position` is TFLite's
+    # prev_idx: the flat position within the current level's storage.
+    position = np.zeros(1, np.int64)
+    coords = np.zeros((1, 0), np.int64)
+    for dim in dims:
+        if dim.is_sparse:
+            segments = np.asarray(dim.segments, np.int64)
+            indices = np.asarray(dim.indices, np.int64)
+            if position.size and position.max() + 1 >= segments.size:
+                raise ConversionError("sparse segments array is too short")
+            start, stop = segments[position], segments[position + 1]
+            counts = stop - start
+            if np.any(counts < 0) or (stop.size and stop.max() > indices.size):
+                raise ConversionError("sparse segments do not index the indices array")
+            parent = np.repeat(np.arange(position.size), counts)
+            # Offset of each child within its parent's segment.
+            offset = np.arange(parent.size) - np.repeat(np.cumsum(counts) - counts, counts)
+            position = start[parent] + offset
+            child = indices[position]
+        else:
+            size = dim.dense_size
+            parent = np.repeat(np.arange(position.size), size)
+            child = np.tile(np.arange(size, dtype=np.int64), position.size)
+            position = position[parent] * size + child
+        coords = np.column_stack([coords[parent], child])
+    if position.size != values.size:
+        raise ConversionError(
+            f"sparsity describes {position.size} stored values, buffer holds {values.size}"
+        )
+
+    dense_index = np.zeros((position.size, rank), np.int64)
+    for level in range(rank):
+        dense_index[:, order[level]] = coords[:, level]
+    for level in range(rank, levels):
+        block = order[level] - rank
+        target = sparsity.block_map[block]
+        dense_index[:, target] = dense_index[:, target] * block_sizes[block] + coords[:, level]
+    if np.any(dense_index < 0) or np.any(dense_index >= np.array(shape, np.int64)):
+        raise ConversionError(f"sparse indices fall outside the dense shape {shape}")
+    dense = np.zeros(shape, values.dtype)
+    dense[tuple(dense_index.T)] = values
+    return dense
+
+
+def _read_sparsity(params: Any) -> Sparsity:
+    """Decode a flatbuffer ``tflite.SparsityParameters`` into a :class:`Sparsity`."""
+    import tflite
+
+    # SparseIndexVector is a union: the type tag says which vector table to read.
+    vector_classes = {
+        tflite.SparseIndexVector.Int32Vector: tflite.Int32Vector,
+        tflite.SparseIndexVector.Uint16Vector: tflite.Uint16Vector,
+        tflite.SparseIndexVector.Uint8Vector: tflite.Uint8Vector,
+    }
+
+    def index_vector(kind: int, table: Any) -> np.ndarray:
+        cls = vector_classes.get(kind)
+        if cls is None or table is None:
+            raise ConversionError(f"unsupported sparse index vector type {kind}")
+        vector = cls()
+        vector.Init(table.Bytes, table.Pos)
+        if vector.ValuesLength() == 0:  # ValuesAsNumpy() returns 0, not [], when empty
+            return np.zeros(0, np.int64)
+        return vector.ValuesAsNumpy().astype(np.int64)
+
+    dims = []
+    for i in range(params.DimMetadataLength()):
+        meta = params.DimMetadata(i)
+        if meta.Format() == tflite.DimensionType.DENSE:
+            dims.append(SparseDimension(dense_size=int(meta.DenseSize())))
+        elif meta.Format() == tflite.DimensionType.SPARSE_CSR:
+            segments = index_vector(meta.ArraySegmentsType(), meta.ArraySegments())
+            indices = index_vector(meta.ArrayIndicesType(), meta.ArrayIndices())
+            dims.append(SparseDimension(segments=segments, indices=indices))
+        else:
+            raise ConversionError(f"unsupported sparse dimension format {meta.Format()}")
+    order = params.TraversalOrderAsNumpy() if params.TraversalOrderLength() else []
+    block_map = params.BlockMapAsNumpy() if params.BlockMapLength() else []
+    return Sparsity(
+        traversal_order=tuple(int(d) for d in order),
+        block_map=tuple(int(d) for d in block_map),
+        dims=tuple(dims),
+    )
 
 
 @dataclass
@@ -130,6 +327,8 @@ class _Converter:
         self.builtin_names = {
             v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")
         }
+        # TFLite tensor index -> public ONNX name, for graph outputs that are not 4-D.
+        self.final_names: dict[int, str] = {}
 
     # -- tensor helpers -------------------------------------------------------------
 
@@ -147,7 +346,13 @@ class _Converter:
         if dtype is None:
             raise ConversionError(f"unsupported constant type {tensor.Type()} for tensor {index}")
         shape = self.shape(index)
-        array = np.frombuffer(buffer.DataAsNumpy().tobytes(), dtype=dtype).reshape(shape)
+        data = np.frombuffer(buffer.DataAsNumpy().tobytes(), dtype=dtype)
+        sparsity = tensor.Sparsity()
+        if sparsity is None:
+            array = data.reshape(shape)
+        else:
+            # The buffer holds only the stored values; the tensor's shape is the dense one.
+            array = densify(data, shape, _read_sparsity(sparsity))
         self.consts[index] = array
         return array
 
@@ -206,15 +411,28 @@ class _Converter:
         handler(op, inputs, outputs)
 
     def out_name(self, index: int) -> str:
-        name = self.sub.Tensors(index).Name().decode()
-        self.names[index] = self.g.fresh(name.replace(";", "_").replace("/", "_"))
+        if index in self.final_names:
+            # A graph output that needs no layout change is produced under its public name.
+            self.names[index] = self.final_names[index]
+        else:
+            self.names[index] = self.g.fresh(_sanitise(self.sub.Tensors(index).Name().decode()))
         return self.names[index]
+
+    def rank(self, index: int) -> int:
+        return len(self.shape(index))
 
     def op_DEQUANTIZE(self, op: Any, ins: list[int], outs: list[int]) -> None:
         source = self.constant(ins[0])
         if source is None or source.dtype != np.float16:
             raise ConversionError("only fp16 -> float32 DEQUANTIZE of constants is supported")
         # Fold it: the consumer decides the layout, and _Graph.const re-adds the Cast.
+        self.consts[outs[0]] = source
+
+    def op_DENSIFY(self, op: Any, ins: list[int], outs: list[int]) -> None:
+        # constant() already expands sparse tensors, so DENSIFY folds to the same array.
+        source = self.constant(ins[0])
+        if source is None:
+            raise ConversionError("only DENSIFY of constant tensors is supported")
         self.consts[outs[0]] = source
 
     def _conv_common(
@@ -394,6 +612,62 @@ class _Converter:
             coordinate_transformation_mode=mode,
         )
 
+    def op_PAD(self, op: Any, ins: list[int], outs: list[int]) -> None:
+        paddings = self.constant(ins[1])
+        if paddings is None:
+            raise ConversionError("PAD needs constant paddings")
+        paddings = np.asarray(paddings, np.int64).reshape(-1, 2)
+        if len(paddings) == 4:
+            paddings = paddings[list(_TO_NCHW)]  # rows follow the NCHW axes of the graph
+        pads = np.concatenate([paddings[:, 0], paddings[:, 1]])  # ONNX: all begins, all ends
+        self.g.node(
+            "Pad",
+            [self.value(ins[0]), self.g.const(pads, "pads")],
+            self.out_name(outs[0]),
+            mode="constant",
+        )
+
+    def op_RESHAPE(self, op: Any, ins: list[int], outs: list[int]) -> None:
+        # Reshape flattens in memory order, so a 4-D input has to be back in NHWC first
+        # (and a 4-D result moved to NCHW after) for the elements to land where TFLite
+        # puts them. The output tensor's static shape is authoritative, whether the new
+        # shape came as an input tensor or in ReshapeOptions.
+        x = self.value(ins[0])
+        if self.rank(ins[0]) == 4:
+            x = self.g.node("Transpose", [x], perm=_TO_NHWC)
+        out_shape = self.shape(outs[0])
+        if self.rank(outs[0]) == 4:
+            x = self.g.node("Reshape", [x, self.g.const(np.array(out_shape, np.int64), "shape")])
+            self.g.node("Transpose", [x], self.out_name(outs[0]), perm=_TO_NCHW)
+        else:
+            shape = self.g.const(np.array(out_shape, np.int64), "shape")
+            self.g.node("Reshape", [x, shape], self.out_name(outs[0]))
+
+    def op_CONCATENATION(self, op: Any, ins: list[int], outs: list[int]) -> None:
+        opts = self.options(op, self.tfl.ConcatenationOptions)
+        rank = self.rank(outs[0])
+        axis = opts.Axis() % rank
+        if rank == 4:
+            axis = _TO_NHWC[axis]  # NHWC axis -> its position in the NCHW graph
+        args = [self.value(i) for i in ins]
+        fused = opts.FusedActivationFunction()
+        if fused == _ACT_NONE:
+            self.g.node("Concat", args, self.out_name(outs[0]), axis=axis)
+        else:
+            self.activation(self.g.node("Concat", args, axis=axis), fused, self.out_name(outs[0]))
+
+    def op_DEPTH_TO_SPACE(self, op: Any, ins: list[int], outs: list[int]) -> None:
+        # TFLite splits the channel axis as (row offset, column offset, output channel),
+        # which is ONNX's DCR ordering.
+        block = self.options(op, self.tfl.DepthToSpaceOptions).BlockSize()
+        self.g.node(
+            "DepthToSpace",
+            [self.value(ins[0])],
+            self.out_name(outs[0]),
+            blocksize=block,
+            mode="DCR",
+        )
+
     # -- whole graph ----------------------------------------------------------------
 
     def run(self) -> Any:
@@ -402,20 +676,44 @@ class _Converter:
         if self.model.SubgraphsLength() != 1:
             raise ConversionError("only single-subgraph models are supported")
         (in_index,) = [int(i) for i in self.sub.InputsAsNumpy()]
-        (out_index,) = [int(i) for i in self.sub.OutputsAsNumpy()]
-        in_shape, out_shape = self.shape(in_index), self.shape(out_index)
-        if len(in_shape) != 4 or len(out_shape) != 4:
-            raise ConversionError("expected NHWC image input and output")
+        out_indices = [int(i) for i in self.sub.OutputsAsNumpy()]
+        in_shape = self.shape(in_index)
+        out_shapes = [self.shape(i) for i in out_indices]
+        if len(in_shape) != 4:
+            raise ConversionError("expected an NHWC image input")
+        tflite_names = [self.sub.Tensors(i).Name().decode() for i in out_indices]
+        public = _output_names(out_shapes, tflite_names)
+        if in_index in out_indices:
+            raise ConversionError("the input is also an output")
+        for index, shape, name in zip(out_indices, out_shapes, public, strict=True):
+            if len(shape) != 4:
+                self.final_names[index] = name
+
         self.names[in_index] = self.g.node("Transpose", [INPUT_NAME], "input_nchw", perm=_TO_NCHW)
         for i in range(self.sub.OperatorsLength()):
             self.convert_op(self.sub.Operators(i))
-        self.g.node("Transpose", [self.names[out_index]], OUTPUT_NAME, perm=_TO_NHWC)
+        for index, shape, name in zip(out_indices, out_shapes, public, strict=True):
+            if index not in self.names:
+                raise ConversionError(f"output {name!r} is never produced")
+            if len(shape) == 4:
+                self.g.node("Transpose", [self.names[index]], name, perm=_TO_NHWC)
 
+        if public == [OUTPUT_NAME]:
+            # The segmentation models' interface, kept exactly as first released so that
+            # re-conversion reproduces the committed files byte for byte.
+            outputs = [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, out_shapes[0])]
+        else:
+            outputs = [
+                helper.make_tensor_value_info(
+                    name, TensorProto.FLOAT, shape, doc_string=f"TFLite output {tflite!r}"
+                )
+                for name, shape, tflite in zip(public, out_shapes, tflite_names, strict=True)
+            ]
         graph = helper.make_graph(
             self.g.nodes,
             self.sub.Name().decode() if self.sub.Name() else "tflite",
             [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, in_shape)],
-            [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, out_shape)],
+            outputs,
             self.g.initializers,
         )
         return helper.make_model(
@@ -424,6 +722,31 @@ class _Converter:
             ir_version=IR_VERSION,
             producer_name="alphacut.models.tflite",
         )
+
+
+def _sanitise(name: str) -> str:
+    return name.replace(";", "_").replace("/", "_")
+
+
+def _output_names(shapes: list[list[int]], tflite_names: list[str]) -> list[str]:
+    """Public ONNX names for the graph outputs, in TFLite order.
+
+    TFLite exports call detector heads ``Identity`` / ``Identity_1``, which says nothing
+    about what they hold, so the two layouts MediaPipe uses get descriptive names.
+    """
+    if len(shapes) == 1 and len(shapes[0]) == 4:
+        return [OUTPUT_NAME]
+    if (
+        len(shapes) == 2
+        and all(len(s) == 3 for s in shapes)
+        and shapes[0][:2] == shapes[1][:2]
+        and sorted(s[-1] == 1 for s in shapes) == [False, True]
+    ):
+        return [SCORES_NAME if s[-1] == 1 else BOXES_NAME for s in shapes]
+    names = [_sanitise(n) for n in tflite_names]
+    if len(set(names)) != len(names) or INPUT_NAME in names:
+        raise ConversionError(f"cannot name outputs {tflite_names} uniquely")
+    return names
 
 
 def convert_bytes(data: bytes, *, fp16_weights: bool = True) -> Any:
@@ -440,8 +763,10 @@ def convert_bytes(data: bytes, *, fp16_weights: bool = True) -> Any:
     Returns
     -------
     onnx.ModelProto
-        A checked model (opset 17) with an NHWC float32 input named ``"input"`` and
-        an NHWC output named ``"probability"``.
+        A checked model (opset 17) with an NHWC float32 input named ``"input"``. A
+        segmentation model has one NHWC output named ``"probability"``; a MediaPipe
+        detector has ``"boxes"`` ``[1, anchors, K]`` and ``"scores"`` ``[1, anchors, 1]``
+        (raw logits), in the TFLite output order.
 
     Raises
     ------
@@ -499,7 +824,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(
         prog="python -m alphacut.models.tflite",
-        description="Convert a MediaPipe segmentation .tflite model to ONNX.",
+        description="Convert a MediaPipe segmentation or detection .tflite model to ONNX.",
     )
     parser.add_argument("src", type=Path, help="input .tflite file")
     parser.add_argument("dst", type=Path, help="output .onnx file")
