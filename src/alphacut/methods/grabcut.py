@@ -52,6 +52,44 @@ def hints_from_alpha(alpha: np.ndarray, *, unsure: float = 0.5) -> np.ndarray:
     return hints
 
 
+def hints_from_partial_subject(
+    alpha: np.ndarray, *, core: float = 0.9, clear: float = 0.01, reach: float = 0.05
+) -> np.ndarray:
+    """GrabCut hints from a matte that is right where sure but may miss parts of the subject.
+
+    A person model shown a toy or a plant marks part of it with confidence (a troll's body,
+    not its hair) and misses the rest. Its sure core (``alpha > core``, eroded by 1 % of
+    the photo so that a wrong edge is never definite) becomes definite foreground; what it
+    clearly rejects (``alpha < clear``) *near* what it found (within ``reach`` of the
+    photo's longest side) becomes probable background, which keeps GrabCut from annexing
+    uniform sky beside the subject; everything else stays probable foreground, for GrabCut
+    to decide, so parts the model missed are still found. Use with a box (e.g.
+    :func:`auto_rect`), which makes the frame background.
+
+    Measured on the 12 alphamatting photos with the embedded person model (see
+    ``benchmarks/objects.py``): GrabCut from the automatic box with these hints reaches a
+    higher mean IoU than either the model alone or GrabCut alone.
+
+    Examples
+    --------
+    >>> alpha = np.zeros((100, 100), np.float32); alpha[40:90, 30:70] = 1.0
+    >>> hints = hints_from_partial_subject(alpha)
+    >>> int(hints[60, 50]), int(hints[37, 50]), int(hints[5, 5])
+    (1, 2, 3)
+    """
+    alpha = np.asarray(alpha, np.float32)
+    longest = max(alpha.shape)
+    found = (alpha > 0.5).astype(np.uint8)
+    erode = max(3, round(0.01 * longest)) | 1
+    sure = cv2.erode((alpha > core).astype(np.uint8), np.ones((erode, erode), np.uint8))
+    grow = 2 * max(1, round(reach * longest)) + 1
+    near = cv2.dilate(found, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+    hints = np.full(alpha.shape, PROBABLE_FOREGROUND, np.uint8)
+    hints[(alpha < clear) & near.astype(bool)] = PROBABLE_BACKGROUND
+    hints[sure.astype(bool)] = FOREGROUND
+    return hints
+
+
 def grabcut(
     image: np.ndarray,
     *,

@@ -17,7 +17,7 @@ from alphacut.imageops import as_float_rgb, resize
 from alphacut.models import DEFAULT_MODEL, LoadedModel, ModelSpec, load_model
 from alphacut.models.session import run_batch
 
-__all__ = ["neural", "neural_with_confidence", "predict_probability", "preprocess", "recentre"]
+__all__ = ["neural", "predict_probability", "preprocess", "recentre"]
 
 
 def preprocess(rgb: np.ndarray, spec: ModelSpec) -> np.ndarray:
@@ -191,26 +191,7 @@ def neural(
     >>> alpha.shape, bool(alpha[300, 250] > 0.5), bool(alpha[20, 20] < 0.5)
     ((512, 512), True, True)
     """
-    rgb = as_float_rgb(image)
     loaded = loaded or load_model(model, device=device)
-    return neural_with_confidence(rgb, loaded=loaded, flip=flip, contrast=contrast, rect=rect)[0]
-
-
-def neural_with_confidence(
-    image: np.ndarray,
-    *,
-    loaded: LoadedModel,
-    flip: bool | None = None,
-    contrast: float | None = None,
-    rect: tuple[int, int, int, int] | None = None,
-) -> tuple[np.ndarray, float]:
-    """:func:`neural`'s alpha and the model's confidence in the subject it found.
-
-    The confidence is the mean probability over the pixels the model calls subject (0
-    when it found none): the embedded person model is above 0.89 on 95 % of the people
-    photos, and below 0.88 on the photos where it mistakes a plant or an object for a
-    person (measured on the shared people and alphamatting photos).
-    """
     rgb = as_float_rgb(image)
     spec = loaded.spec
     flip = spec.tta_flip if flip is None else flip
@@ -219,13 +200,7 @@ def neural_with_confidence(
         return _neural_in_box(rgb, rect, loaded, flip=flip, contrast=contrast)
     probability = predict_probability(rgb, loaded, flip=flip, inset=spec.tta_inset)
     probability = recentre(probability, spec.threshold)
-    alpha = guided_upsample(rgb, probability, gain=contrast).astype(np.float32)
-    return alpha, _confidence(probability)
-
-
-def _confidence(probability: np.ndarray) -> float:
-    subject = probability > 0.5
-    return float(probability[subject].mean()) if subject.any() else 0.0
+    return guided_upsample(rgb, probability, gain=contrast).astype(np.float32)
 
 
 # Context kept around a user's box, as a share of the box's size: the network needs some
@@ -240,7 +215,7 @@ def _neural_in_box(
     *,
     flip: bool,
     contrast: float,
-) -> tuple[np.ndarray, float]:
+) -> np.ndarray:
     height, width = rgb.shape[:2]
     x, y, w, h = (int(v) for v in rect)
     x0, y0 = max(0, x), max(0, y)
@@ -259,4 +234,4 @@ def _neural_in_box(
     outside = np.ones((height, width), bool)
     outside[y0:y1, x0:x1] = False
     alpha[outside] = 0.0
-    return alpha, _confidence(probability)
+    return alpha
