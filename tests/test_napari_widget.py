@@ -538,3 +538,234 @@ def test_download_shows_bytes_and_cancel_stops_it(viewer, qtbot, remote_model):
     core = remove_background(image, "neural", model="selfie", refine=False)
     np.testing.assert_allclose(viewer.layers["photo alpha"].data, core.alpha, atol=1e-6)
     assert "neural (model test-remote, downloaded)" in widget.controls.status.value
+
+
+# -- failures, stale results and degenerate inputs ---------------------------------------
+
+
+def _draw(viewer) -> None:
+    """Render the canvas for real (vispy and OpenGL), as a shown window would."""
+    viewer.screenshot(canvas_only=True)
+
+
+def _errors() -> list[str]:
+    return [
+        str(record.message)
+        for record in notification_manager.records
+        if str(record.severity) == "error"
+    ]
+
+
+def _assert_one_clean_error(widget) -> str:
+    """The run failed with exactly one one-line error, also on the status line."""
+    errors = _errors()
+    assert len(errors) == 1, _messages()
+    (error,) = errors
+    assert "\n" not in error and "Traceback" not in error
+    status = widget.controls.status.value
+    assert status.startswith("failed: ") and "\n" not in status
+    assert widget.controls.run_button.enabled and not widget.running
+    return error
+
+
+def test_failed_run_marks_the_previous_results_stale(viewer, qtbot):
+    image = _small(green_screen_photo(), 0.25)
+    photo = viewer.add_image(image, name="photo", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "chroma"
+    _run(qtbot, widget)
+    results = {k: viewer.layers[f"photo {k}"] for k in ("alpha", "mask", "cut-out")}
+
+    # A run that fails in the core: the layers on show are the previous photo's.
+    photo.data = image[:4, :4]
+    notification_manager.records.clear()
+    _run(qtbot, widget)
+    error = _assert_one_clean_error(widget)
+    assert "too small" in error
+    assert "(stale) are from the previous run" in widget.controls.status.value
+    for kind, layer in results.items():
+        assert layer.name == f"photo {kind} (stale)"
+        assert layer in viewer.layers
+
+    # Settings it cannot run with: said the same way, and marked only once.
+    photo.data = image
+    widget._key_color.value = "not a colour"
+    widget.controls.run_button.native.click()
+    assert not widget.running
+    assert "not a colour name" in widget.controls.status.value
+    assert "previous run" in widget.controls.status.value
+    assert {layer.name for layer in results.values()} == {f"photo {k} (stale)" for k in results}
+
+    # The next good run refreshes the same layers under their own names.
+    widget._key_color.value = "auto"
+    _run(qtbot, widget)
+    for kind, layer in results.items():
+        assert viewer.layers[f"photo {kind}"] is layer
+    assert "stale" not in widget.controls.status.value
+    np.testing.assert_allclose(
+        results["alpha"].data, remove_background(image, "chroma").alpha, atol=1e-6
+    )
+
+
+def test_cancel_says_the_layers_are_from_the_previous_run(viewer, qtbot):
+    frames = np.stack([_small(person_photo(), 0.25)] * 30)
+    viewer.add_image(frames[:1], name="movie", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "neural"
+    widget._refine.value = "off"
+    _run(qtbot, widget)
+    viewer.layers["movie"].data = frames
+    widget.controls.run_button.native.click()
+    widget.controls.cancel_button.native.click()
+    qtbot.waitUntil(lambda: not widget.running, timeout=TIMEOUT_MS)
+    assert widget.controls.status.value == "cancelled; the layers shown are from the previous run"
+    assert viewer.layers["movie alpha"].data.shape[0] == 1  # untouched, and not renamed
+
+
+def test_any_exception_is_one_clean_line(viewer, qtbot, monkeypatch):
+    import alphacut.napari._remove as remove_module
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("something\n  deep inside\n    went wrong")
+
+    monkeypatch.setattr(remove_module, "remove_background", broken)
+    viewer.add_image(_small(person_photo(), 0.25), name="photo", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    _run(qtbot, widget)
+    error = _assert_one_clean_error(widget)
+    assert error.endswith("failed: something deep inside went wrong")
+    assert [layer.name for layer in viewer.layers] == ["photo"]
+
+
+def _person_float_255() -> np.ndarray:
+    image = _small(person_photo(), 0.25).astype(np.float32)
+    image[0, 0], image[0, 1] = 0.0, 255.0  # the full range, as napari derives its limits
+    return image
+
+
+DEGENERATE = {
+    "uniform": lambda: np.full((48, 64, 3), 128, np.uint8),
+    "one row": lambda: np.random.default_rng(0).integers(0, 256, (1, 300, 3), dtype=np.uint8),
+    "float 0..255": _person_float_255,
+    "NaN": lambda: np.where(np.eye(48, 64, dtype=bool)[..., None], np.nan, 0.5).repeat(3, -1),
+}
+
+
+@pytest.mark.parametrize("case", list(DEGENERATE))
+def test_degenerate_inputs_give_a_result_or_one_clean_error(viewer, qtbot, case):
+    image = DEGENERATE[case]()
+    viewer.add_image(image, name="odd", rgb=True)
+    widget = _open(viewer, "Remove Background")  # method "auto"
+    notification_manager.records.clear()
+    _run(qtbot, widget)
+    assert not any("Traceback" in m for m in _messages()), _messages()
+    if case in ("one row", "NaN"):
+        _assert_one_clean_error(widget)
+        assert [layer.name for layer in viewer.layers] == ["odd"]
+        return
+    assert widget.last_result is not None and not _errors(), _messages()
+    alpha = viewer.layers["odd alpha"].data
+    assert alpha.shape == image.shape[:2] and np.isfinite(alpha).all()
+    if case == "float 0..255":
+        # napari shows it with limits 0..255: the core sees it as the photo it looks like.
+        assert tuple(viewer.layers["odd"].contrast_limits) == (0.0, 255.0)
+        core = remove_background(image / np.float32(255))
+        np.testing.assert_allclose(alpha, core.alpha, atol=1e-5)
+
+
+def test_compare_replaces_the_previous_comparison(viewer, qtbot):
+    viewer.add_image(_small(green_screen_photo(), 0.25), name="screen", rgb=True)
+    widget = _open(viewer, "Compare Methods")
+    widget._refinement.value = "unrefined"
+    _run(qtbot, widget)
+    names = {f"screen {label} cut-out" for label in ("chroma", "GrabCut", "neural")}
+    assert names | {"screen", "screen disagreement"} == {layer.name for layer in viewer.layers}
+    neural = viewer.layers["screen neural cut-out"]
+
+    widget._use["chroma"].value = widget._use["grabcut"].value = False
+    _run(qtbot, widget)
+    assert [layer.name for layer in viewer.layers] == [
+        "screen", "screen neural cut-out", "screen disagreement",
+    ]  # fmt: skip
+    assert viewer.layers["screen neural cut-out"] is neural and viewer.canvas.grid.enabled
+
+
+def test_compare_after_a_thin_image_and_a_cleared_viewer(viewer, qtbot):
+    # The issue's sequence, which crashed napari 0.9 inside vispy on software OpenGL:
+    # compare a 300x1 image, delete every layer, add a photo, compare again.
+    thin = np.random.default_rng(0).integers(0, 256, (300, 1, 3), dtype=np.uint8)
+    viewer.add_image(thin, name="thin", rgb=True)
+    widget = _open(viewer, "Compare Methods")
+    _draw(viewer)
+    _run(qtbot, widget)
+    # Every method fails on it: one notification, no grid of the photo alone.
+    warnings = [m for m in _messages() if "failed" in m]
+    assert warnings == ["Compare Methods: every method failed: " + warnings[0].split(": ")[-1]]
+    assert "too small" in warnings[0]
+    assert widget.controls.status.value.startswith("every method failed: ")
+    assert [layer.name for layer in viewer.layers] == ["thin"]
+    assert not viewer.canvas.grid.enabled
+    assert not viewer.layers["thin"].name_overlay.visible
+    _draw(viewer)
+
+    viewer.layers.select_all()
+    viewer.layers.remove_selected()
+    _draw(viewer)
+    image = _small(green_screen_photo(), 0.25)
+    viewer.add_image(image, name="screen", rgb=True)
+    _draw(viewer)
+    assert widget._image.value is viewer.layers["screen"]
+    widget._refinement.value = "unrefined"
+    _run(qtbot, widget)
+    assert viewer.canvas.grid.enabled
+    assert set(widget.last_result.cutouts) == {"chroma", "GrabCut", "neural"}
+    _draw(viewer)
+
+    # Clearing the viewer again turns off the grid this widget turned on.
+    viewer.layers.select_all()
+    viewer.layers.remove_selected()
+    assert not viewer.canvas.grid.enabled
+    _draw(viewer)
+
+
+def test_a_failed_comparison_marks_its_layers_stale(viewer, qtbot):
+    image = _small(green_screen_photo(), 0.25)
+    photo = viewer.add_image(image, name="screen", rgb=True)
+    widget = _open(viewer, "Compare Methods")
+    widget._refinement.value = "unrefined"
+    widget._use["grabcut"].value = widget._use["neural"].value = False
+    _run(qtbot, widget)
+    assert viewer.canvas.grid.enabled
+
+    # A ground truth of the wrong size: refused before running.
+    viewer.add_labels(np.ones((5, 5), np.uint8), name="truth")
+    widget._truth.value = viewer.layers["truth"]
+    notification_manager.records.clear()
+    widget.controls.run_button.native.click()
+    assert not widget.running
+    assert len(_errors()) == 1 and "ground truth" in _errors()[0]
+    assert widget.controls.status.value.startswith("failed: ground truth")
+    assert {layer.name for layer in viewer.layers} == {
+        "screen", "truth", "screen chroma cut-out (stale)", "screen disagreement (stale)",
+    }  # fmt: skip
+
+    widget._truth.value = None
+    _run(qtbot, widget)
+    assert {"screen chroma cut-out", "screen disagreement"} <= {x.name for x in viewer.layers}
+    assert photo.name_overlay.visible
+
+
+def test_closing_the_viewer_mid_run_is_clean(make_napari_viewer, qtbot):
+    # Closing napari while a job runs used to abort the process: the job's end touched the
+    # deleted widget from a Qt slot.
+    viewer = make_napari_viewer()
+    viewer.add_image(np.stack([_small(person_photo(), 0.25)] * 30), name="movie", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "neural"
+    widget._refine.value = "off"
+    widget.controls.run_button.native.click()
+    job = widget._job
+    assert job is not None
+    viewer.close()
+    qtbot.waitUntil(lambda: job._finished, timeout=TIMEOUT_MS)
+    assert job.outcome == "cancelled" and job._done < 30

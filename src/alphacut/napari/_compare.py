@@ -15,11 +15,13 @@ from qtpy.QtWidgets import QHeaderView, QStyledItemDelegate
 
 from alphacut.metrics import Agreement, agreement_table, as_truth_alpha, disagreement
 from alphacut.napari._controls import METHOD_LABELS, LayerPicker, RunControls
-from alphacut.napari._jobs import Cancelled, Job, JobOwner
+from alphacut.napari._jobs import Cancelled, Job, JobOwner, describe
 from alphacut.napari._layers import (
+    STALE_SUFFIX,
     ImageSource,
     current_frame,
     find_layer,
+    find_result,
     hints_for_frame,
     hints_from_labels,
     rect_from_shapes,
@@ -73,7 +75,8 @@ class CompareMethodsWidget(JobOwner, Container):
     sit side by side, the photo first. The table lists IoU of the masks and mean |Δα| for
     every pair, and against a ground truth (Labels: non-zero is subject; Image: alpha)
     when one is chosen. A variant that fails (chroma without a screen, say) is reported
-    and left out.
+    and left out. A new comparison of the same photo replaces the previous one's layers;
+    one that shows nothing leaves grid mode off.
     """
 
     done = Signal(object)
@@ -83,6 +86,8 @@ class CompareMethodsWidget(JobOwner, Container):
         self._viewer = viewer
         self._job: Job | None = None
         self.last_result: CompareResult | None = None
+        self._grid_on = False
+        """Whether this widget turned grid mode on (and so may turn it off)."""
 
         self._image = LayerPicker(viewer, (Image,), name="image", label="image")
         self._use = {
@@ -131,6 +136,33 @@ class CompareMethodsWidget(JobOwner, Container):
         )  # fmt: skip
         form.margins = (0, 0, 0, 0)
         super().__init__(widgets=[form, self.controls, self.table], labels=False)
+        viewer.layers.events.removed.connect(self._on_layer_removed)
+        self._watch_close()
+
+    def _on_destroyed(self, *_: Any) -> None:
+        super()._on_destroyed()
+        self._viewer.layers.events.removed.disconnect(self._on_layer_removed)
+
+    def _on_layer_removed(self, *_: Any) -> None:
+        # Grid mode that this widget turned on goes with the last layer: the user cleared
+        # the viewer, and napari's grid on an empty layer list is a state worth not being
+        # in (an issue report of a crash inside vispy on software OpenGL passed through it).
+        if self._grid_on and not len(self._viewer.layers):
+            self._set_grid(False)
+
+    def _set_grid(self, enabled: bool) -> None:
+        self._grid_on = enabled
+        grid = self._viewer.canvas.grid
+        if grid.enabled != enabled:
+            grid.enabled = enabled
+            if len(self._viewer.layers):
+                # napari 0.9 fills the grid from the bottom of the layer list: the photo
+                # first, then the variants in the order they were added.
+                self._viewer.reset_view()
+
+    def _result_names(self, subject: str) -> list[str]:
+        labels = [Variant(method, refine).label for method in COMPARED for refine in (False, True)]
+        return [f"{subject} {label} cut-out" for label in labels] + [f"{subject} disagreement"]
 
     def variants(self) -> list[Variant]:
         """The variants the current settings ask for, in display order."""
@@ -142,16 +174,13 @@ class CompareMethodsWidget(JobOwner, Container):
         ]
 
     def _run(self, *_: Any) -> None:
-        from napari.utils.notifications import show_error
-
         if self._job is not None:
             return
         layer = self._image.value
         variants = self.variants()
-        if layer is None or not variants:
-            show_error("Compare Methods: choose an image layer and at least one method")
-            return
         try:
+            if layer is None or not variants:
+                raise ValueError("choose an image layer and at least one method")
             source = ImageSource.from_layer(layer)
             frame = current_frame(self._viewer, source, layer)
             options: dict[str, Any] = {}
@@ -163,9 +192,10 @@ class CompareMethodsWidget(JobOwner, Container):
             truth = None
             if self._truth.value is not None:
                 truth = self._truth_frame(self._truth.value, source, frame)
-        except ValueError as error:
-            show_error(f"Compare Methods: {error}")
+        except Exception as error:
+            self._refuse("Compare Methods", error, None if layer is None else layer.name)
             return
+        self._subject = source.name
         self._job = Job(
             _compare(source, frame, variants, options, truth),
             total=len(variants),
@@ -203,29 +233,43 @@ class CompareMethodsWidget(JobOwner, Container):
         placement = replace(
             result.source, scale=result.source.scale[-2:], translate=result.source.translate[-2:]
         )
+        # This comparison replaces the previous one of the photo: a variant that failed or
+        # was not asked for this time must not sit in the grid as if it were part of it.
+        # Removed before the new layers come: napari finishes all pending OpenGL work when
+        # a layer goes (gc and glFinish outside a paint), better done before new textures
+        # are queued than between their upload and first draw.
+        fresh = {f"{name} {label} cut-out" for label in result.cutouts}
+        if result.disagreement is not None:
+            fresh.add(f"{name} disagreement")
+        for layer_name in self._result_names(name):
+            old = find_result(viewer, layer_name)
+            if old is not None and layer_name not in fresh:
+                viewer.layers.remove(old)
+        shown = []
         for variant in result.variants:
-            layer_name = f"{name} {variant.label} cut-out"
             if variant.label in result.cutouts:
                 layer = show_layer(
-                    viewer, layer_name, Image, result.cutouts[variant.label], like=placement,
-                    rgb=True,
+                    viewer, f"{name} {variant.label} cut-out", Image,
+                    result.cutouts[variant.label], like=placement, rgb=True,
                 )  # fmt: skip
-                _label_cell(layer)
-            elif (stale := find_layer(viewer, layer_name)) is not None:
-                viewer.layers.remove(stale)
+                shown.append(layer)
         if result.disagreement is not None:
             layer = show_layer(
                 viewer, f"{name} disagreement", Image, result.disagreement, like=placement,
                 colormap="inferno", contrast_limits=(0.0, 1.0),
             )  # fmt: skip
-            _label_cell(layer)
-        if (photo := find_layer(viewer, name)) is not None:
-            _label_cell(photo)
-        if not viewer.canvas.grid.enabled:
-            # napari 0.9 fills the grid from the bottom of the layer list: the photo first,
-            # then the variants in the order they were added.
-            viewer.canvas.grid.enabled = True
-            viewer.reset_view()
+            shown.append(layer)
+        photo = find_layer(viewer, name)
+        if shown:
+            for layer in [photo, *shown]:
+                _label_cell(layer, True)
+            if not viewer.canvas.grid.enabled:
+                self._set_grid(True)
+        else:
+            # Nothing to set side by side: a grid of the photo alone would only shrink it.
+            _label_cell(photo, False)
+            if self._grid_on and not self._any_comparison():
+                self._set_grid(False)
         self.table.value = {
             # Text, so every value reads with the same four decimals (``last_result.rows``
             # holds the numbers).
@@ -233,20 +277,40 @@ class CompareMethodsWidget(JobOwner, Container):
             "index": [f"{row.first} vs {row.second}" for row in result.rows],
             "columns": list(TABLE_COLUMNS),
         }
-        self.controls.status.value = ", ".join(
-            f"{label} {seconds:.2f} s" for label, seconds in result.seconds.items()
-        )
+        # One notification per reason, not per variant: a photo too small for all of them
+        # would otherwise raise six notifications saying the same.
+        reasons: dict[str, list[str]] = {}
         for label, message in result.failures.items():
-            show_warning(f"Compare Methods: {label} failed: {message}")
+            reasons.setdefault(message, []).append(label)
+        timings = [f"{label} {seconds:.2f} s" for label, seconds in result.seconds.items()]
+        if not result.seconds and len(reasons) == 1:
+            (message,) = reasons
+            self.controls.status.value = f"every method failed: {message}"
+            show_warning(f"Compare Methods: every method failed: {message}")
+        else:
+            failed = [f"{label} failed" for label in result.failures]
+            self.controls.status.value = ", ".join(timings + failed)
+            for message, (first, *others) in reasons.items():
+                also = f" (also {', '.join(others)})" if others else ""
+                show_warning(f"Compare Methods: {first} failed: {message}{also}")
         self.last_result = result
 
+    def _any_comparison(self) -> bool:
+        """Whether the layers of a comparison of any photo are in the viewer."""
+        names = {layer.name for layer in self._viewer.layers}
+        return any(
+            name in names or name + STALE_SUFFIX in names
+            for layer in self._viewer.layers
+            for name in self._result_names(layer.name)
+        )
 
-def _label_cell(layer: Any) -> None:
+
+def _label_cell(layer: Any, visible: bool) -> None:
     # Each grid cell shows its layer's name, so the cut-outs can be told apart (napari ≥ 0.6).
     overlay = getattr(layer, "name_overlay", None)
     if overlay is not None:
         overlay.font_size = 8
-        overlay.visible = True
+        overlay.visible = visible
 
 
 def _compare(
@@ -271,7 +335,7 @@ def _compare(
             except Cancelled:
                 raise
             except Exception as error:  # one method failing must not lose the others
-                result.failures[variant.label] = str(error) or type(error).__name__
+                result.failures[variant.label] = describe(error)
             else:
                 result.seconds[variant.label] = time.perf_counter() - start
                 result.alphas[variant.label] = matte.alpha

@@ -14,7 +14,9 @@ from napari.utils import progress
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QTimer
 
-__all__ = ["Cancelled", "Download", "Job", "Reporter", "Step"]
+from alphacut.napari._layers import STALE_SUFFIX, find_result, mark_stale
+
+__all__ = ["Cancelled", "Download", "Job", "JobOwner", "Reporter", "Step", "describe"]
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,7 @@ class Job:
         self._cancel = threading.Event()
         self._done = 0
         self._finished = False
+        self._detached = False
         self.outcome: str | None = None
         """``"done"``, ``"cancelled"`` or ``"failed"`` once finished."""
         self._total = total
@@ -157,6 +160,17 @@ class Job:
 
     def cancel(self) -> None:
         """Ask the work to stop; it does at the next step of the core."""
+        self._cancel.set()
+
+    def detach(self) -> None:
+        """Stop the work and never call back into the widget, which is gone.
+
+        For a widget whose Qt side was deleted (the viewer closed mid-run): touching it
+        from ``on_done`` or ``on_finish`` raises RuntimeError in a Qt slot, which PyQt turns
+        into an abort of the whole process when no excepthook catches it. The job still
+        closes its own progress bars.
+        """
+        self._detached = True
         self._cancel.set()
 
     @property
@@ -190,12 +204,16 @@ class Job:
     # -- GUI thread ----------------------------------------------------------------------
 
     def _show_progress(self) -> None:
-        if self._progress is None and self.outcome is None and not self._finished:
+        if self._progress is None and self.outcome is None and not self._ended:
             self._progress = progress(total=self._total, desc=self._description)
             self._progress.update(self._done)
 
+    @property
+    def _ended(self) -> bool:
+        return self._finished or self._detached
+
     def _on_yielded(self, value: Any) -> None:
-        if self.outcome is not None or self._finished:
+        if self.outcome is not None or self._ended:
             # A progress report queued before the job ended can be delivered after its
             # outcome under load: it must not overwrite the final status.
             return
@@ -222,7 +240,7 @@ class Job:
             self._status(text + " (Cancel stops it; it resumes next time)")
         if self._download_bar is None:
             bar = progress(total=value.total, desc=text)
-            if self.outcome is not None or self._finished:
+            if self.outcome is not None or self._ended:
                 bar.close()
                 return
             self._download_bar = bar
@@ -237,7 +255,10 @@ class Job:
             self._download_bar = None
 
     def _on_returned(self, result: Any) -> None:
-        if result is _CANCELLED:
+        if self._detached:
+            # The widget is gone: its results have nowhere to go, and nobody to tell.
+            self.outcome = "cancelled"
+        elif result is _CANCELLED:
             self.outcome = "cancelled"
             show_info(f"{self.title}: cancelled")
         elif isinstance(result, _Failure):
@@ -248,7 +269,8 @@ class Job:
             except Exception as error:  # showing results must not take napari down
                 log.debug("%s: showing the results failed", self.title, exc_info=True)
                 self.outcome = "failed"
-                show_error(f"{self.title}: could not show the results: {_describe(error)}")
+                self.error = f"could not show the results: {describe(error)}"
+                show_error(f"{self.title}: {self.error}")
             else:
                 self.outcome = "done"
 
@@ -258,31 +280,37 @@ class Job:
 
     def _fail(self, error: BaseException) -> None:
         self.outcome = "failed"
-        self.error = _describe(error)
-        show_error(f"{self.title} failed: {self.error}")
+        self.error = describe(error)
+        if not self._detached:
+            show_error(f"{self.title} failed: {self.error}")
 
     def _on_aborted(self) -> None:
         self.outcome = "cancelled"
-        show_info(f"{self.title}: cancelled")
+        if not self._detached:
+            show_info(f"{self.title}: cancelled")
 
     def _on_finished(self) -> None:
         self._finished = True
         self._close_download_bar()
         if self._progress is not None:
             self._progress.close()
-        if self._on_finish is not None:
+        if self._on_finish is not None and not self._detached:
             self._on_finish()
 
 
 class JobOwner:
     """What both widgets share around their one background job: Run, Cancel, and tidying up.
 
-    The widget sets ``self._job`` when it starts a :class:`Job`, passes :meth:`_finished`
-    as its ``on_finish``, and provides ``controls`` (RunControls), ``last_result`` and a
-    ``done`` signal.
+    The widget sets ``self._job`` and ``self._subject`` (the input's name) when it starts a
+    :class:`Job`, passes :meth:`_finished` as its ``on_finish``, calls :meth:`_refuse` for
+    settings it cannot run with and :meth:`_watch_close` once built, and provides
+    ``controls`` (RunControls), ``last_result``, a ``done`` signal and
+    :meth:`_result_names`.
     """
 
     _job: Job | None
+    _viewer: Any
+    _subject: str | None = None
     last_result: Any
 
     @property
@@ -302,16 +330,62 @@ class JobOwner:
     def _run(self, *_: Any) -> None:
         raise NotImplementedError
 
+    def _result_names(self, subject: str) -> list[str]:
+        """Names of every result layer a run on the image ``subject`` can make."""
+        raise NotImplementedError
+
+    def _watch_close(self) -> None:
+        # ``destroyed`` comes when napari deletes the dock widget (the viewer closed); the
+        # Python side of the widget lives on, so it must learn not to touch the Qt side.
+        self.native.destroyed.connect(self._on_destroyed)
+
+    def _on_destroyed(self, *_: Any) -> None:
+        job, self._job = self._job, None
+        if job is not None:
+            job.detach()
+
+    def _refuse(self, title: str, error: BaseException, subject: str | None) -> None:
+        """Report settings the widget cannot run with, as a run that failed at once."""
+        from napari.utils.notifications import show_error
+
+        # Any exception, not only the ValueErrors the widget raises itself: one from napari
+        # or numpy on an odd layer would otherwise escape the Run button's Qt slot as a
+        # traceback.
+        log.debug("%s: cannot run", title, exc_info=error)
+        text = describe(error)
+        show_error(f"{title}: {text}")
+        self._subject = subject
+        self._not_done("failed", text)
+
     def _finished(self) -> None:
         job, self._job = self._job, None
         self.controls.set_running(False)
         if job is not None and job.outcome != "done":
-            failed = job.outcome == "failed" and job.error
-            self.controls.status.value = f"failed: {job.error}" if failed else job.outcome or ""
+            self._not_done(job.outcome or "", job.error)
         self.done.emit(self.last_result if job is not None and job.outcome == "done" else None)
 
+    def _not_done(self, outcome: str, error: str | None) -> None:
+        """Say on the status line that the run did not finish, and what is on show instead.
 
-def _describe(error: BaseException) -> str:
+        After a failure, the input's result layers are left over from an earlier run (or
+        a different input of the same name): they are marked stale, so they are not taken
+        for what was just asked. After a cancel the user knows nothing new came, and the
+        layers stay as they were; the status line still says where they come from.
+        """
+        names = self._result_names(self._subject) if self._subject is not None else []
+        if outcome == "failed":
+            text = f"failed: {error}" if error else "failed"
+            if mark_stale(self._viewer, names):
+                text += f"; the layers marked{STALE_SUFFIX} are from the previous run"
+        else:
+            text = outcome
+            if any(find_result(self._viewer, name) is not None for name in names):
+                text += "; the layers shown are from the previous run"
+        self.controls.status.value = text
+
+
+def describe(error: BaseException) -> str:
+    """``error`` as one line for a notification or the status line."""
     # One line: a notification or status line is no place for a multi-line report.
     text = " ".join(str(error).split())
     if isinstance(error, ImportError):

@@ -7,7 +7,7 @@ image processing itself is the core's.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +24,13 @@ from alphacut.methods.grabcut import (
 __all__ = [
     "HINT_COLORS",
     "HINT_LABELS",
+    "STALE_SUFFIX",
     "ImageSource",
     "current_frame",
     "find_layer",
+    "find_result",
     "hints_from_labels",
+    "mark_stale",
     "rect_from_shapes",
     "show_layer",
 ]
@@ -48,6 +51,13 @@ HINT_COLORS = {
     3: "palegreen",
     4: "pink",
 }
+
+# Appended to the names of result layers that a failed run did not refresh. A napari user
+# tells layers apart by name (in the layer list, and on each cell in grid mode), so that is
+# where "this is not what you just asked for" has to show. Unlike a lowered opacity or
+# hiding, a name leaves the user's own display settings alone, and the next successful run
+# takes it off again exactly (:func:`show_layer` refreshes the layer under its plain name).
+STALE_SUFFIX = " (stale)"
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,36 @@ def find_layer(viewer: Any, name: str) -> Layer | None:
     return next((layer for layer in viewer.layers if layer.name == name), None)
 
 
+def find_result(viewer: Any, name: str) -> Layer | None:
+    """The result layer called ``name``, fresh or marked stale, or ``None``."""
+    layer = find_layer(viewer, name)
+    return layer if layer is not None else find_layer(viewer, name + STALE_SUFFIX)
+
+
+def mark_stale(viewer: Any, names: Iterable[str]) -> list[str]:
+    """Rename the result layers called ``names`` to ``<name> (stale)``.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+    names : iterable of str
+        Plain names of result layers (those that are missing are skipped).
+
+    Returns
+    -------
+    list of str
+        The plain names of the layers now marked stale (already marked ones included).
+    """
+    marked = []
+    for name in names:
+        if (layer := find_layer(viewer, name)) is not None:
+            layer.name = name + STALE_SUFFIX
+        elif find_layer(viewer, name + STALE_SUFFIX) is None:
+            continue
+        marked.append(name)
+    return marked
+
+
 def show_layer(
     viewer: Any,
     name: str,
@@ -151,7 +191,9 @@ def show_layer(
     placement = {}
     if like is not None:
         placement = {"scale": like.scale, "translate": like.translate}
-    existing = find_layer(viewer, name)
+    existing = find_result(viewer, name)
+    if existing is not None and existing.name != name:
+        existing.name = name  # refreshed below: no longer stale
     rgb = kwargs.get("rgb", False)
     if (
         isinstance(existing, kind)

@@ -160,6 +160,7 @@ class RemoveBackgroundWidget(JobOwner, Container):
         self._refine.changed.connect(self._update_visibility)
         self._new_hints.changed.connect(self._add_hints_layer)
         self._update_visibility()
+        self._watch_close()
 
     # -- options ---------------------------------------------------------------------------
 
@@ -251,17 +252,20 @@ class RemoveBackgroundWidget(JobOwner, Container):
 
     # -- running ---------------------------------------------------------------------------
 
-    def _run(self, *_: Any) -> None:
-        from napari.utils.notifications import show_error
+    def _result_names(self, subject: str) -> list[str]:
+        return [f"{subject} {kind}" for kind in ("alpha", "mask", "cut-out")]
 
+    def _run(self, *_: Any) -> None:
         if self._job is not None:
             return
+        layer = self._image.value
         try:
             source = self._image_source()
             options = self._options(source)
-        except ValueError as error:
-            show_error(f"Remove Background: {error}")
+        except Exception as error:
+            self._refuse("Remove Background", error, None if layer is None else layer.name)
             return
+        self._subject = source.name
         frames = int(np.prod(source.stack_shape, dtype=np.int64))
         self._job = Job(
             _remove_frames(source, options),
