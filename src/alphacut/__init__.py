@@ -10,12 +10,35 @@ Methods are also plain functions returning an alpha: :func:`chroma`, :func:`grab
 :func:`neural`. Edge refinement lives in :mod:`alphacut.refine`.
 """
 
-from alphacut.matte import Matte
-from alphacut.methods.chroma import chroma
-from alphacut.methods.grabcut import grabcut
-from alphacut.methods.neural import neural
-from alphacut.pipeline import METHODS, remove_background
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
+# Imported on first use (PEP 562), not here: the command line imports this package before
+# it can install its signal handlers, and numpy, OpenCV and ONNX Runtime take about a
+# second to load, during which Ctrl-C would otherwise print a long traceback.
+_LAZY = {
+    "Matte": "alphacut.matte",
+    "chroma": "alphacut.methods.chroma",
+    "grabcut": "alphacut.methods.grabcut",
+    "neural": "alphacut.methods.neural",
+    "METHODS": "alphacut.pipeline",
+    "remove_background": "alphacut.pipeline",
+}
+
 __all__ = ["METHODS", "Matte", "chroma", "grabcut", "neural", "remove_background", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'alphacut' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

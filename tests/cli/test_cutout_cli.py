@@ -233,3 +233,26 @@ def test_refinement_switches(capsys, tmp_path, photo):
     assert np.abs(colour["no-decontaminate"] - colour["default"])[edge].mean() > 1
     solid = alpha["default"] == 255
     assert np.abs(colour["no-decontaminate"] - colour["default"])[solid].mean() < 1
+
+
+def test_main_restores_the_signal_handlers(capsys, photo):
+    import signal
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    run(capsys, photo, "-o", photo.with_name("restored.png"), "--no-refine")
+    assert {s: signal.getsignal(s) for s in before} == before
+    assert signal.set_wakeup_fd(-1) == -1  # no wake-up pipe left behind
+
+
+def test_batch_reports_each_problem_once_at_the_end(capsys, tmp_path, person):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(person[::4, ::4]).save(folder / "good.png")
+    (folder / "bad.png").write_text("not an image")
+    code, lines = run(capsys, folder, "-o", tmp_path / "out", "--no-refine")
+    assert code == 1
+    assert sum("bad.png" in line for line in lines) == 1
+    assert lines[-2:] == [
+        "alphacut: 1 failed:",
+        f"  {folder / 'bad.png'}: not an image file (it is text)",
+    ]

@@ -1,4 +1,5 @@
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -6,7 +7,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alphacut.io import ImageReadError, read_image, read_image_bytes
+from alphacut.io import (
+    ImageReadError,
+    ImageReadWarning,
+    probe_image,
+    read_frames,
+    read_image,
+    read_image_bytes,
+)
 
 
 def huge_png_header(path: Path, width: int = 20000, height: int = 20000) -> None:
@@ -109,3 +117,69 @@ def test_read_from_bytes(person):
     np.testing.assert_array_equal(read_image_bytes(buffer.getvalue()), person)
     with pytest.raises(ImageReadError, match="<stdin>: empty"):
         read_image_bytes(b"")
+
+
+def _animation(path, count=3, **options):
+    frames = [Image.fromarray(np.full((16, 24, 3), 40 * k, np.uint8)) for k in range(count)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], **options)
+    return path
+
+
+@pytest.mark.parametrize("name", ["anim.gif", "anim.webp", "anim.png", "pages.tif"])
+def test_every_frame_is_read(tmp_path, name):
+    path = _animation(tmp_path / name, duration=50)
+    assert probe_image(path).frames == 3
+    frames = list(read_frames(path))
+    assert [int(f.mean()) for f in frames] == [0, 40, 80]
+    assert int(read_image(path, frame=2).mean()) == 80
+    with pytest.raises(ImageReadError, match="has no frame 3"):
+        read_image(path, frame=3)
+
+
+@pytest.mark.parametrize("scale", [1.0, 255.0, 65535.0])
+def test_float_images_of_any_range_keep_their_tones(tmp_path, scale):
+    ramp = np.linspace(0, 1, 32 * 32, dtype=np.float32).reshape(32, 32)
+    Image.fromarray(ramp * scale, mode="F").save(tmp_path / "float.tif")
+    image = read_image(tmp_path / "float.tif")
+    np.testing.assert_allclose(image[..., 0], ramp, atol=1e-5)
+
+
+def test_float_rgb_tiff_through_opencv(tmp_path):
+    import cv2
+
+    rgb = np.random.default_rng(0).uniform(0, 255, (20, 30, 3)).astype(np.float32)
+    cv2.imwrite(str(tmp_path / "rgb.tif"), rgb[..., ::-1])
+    image = read_image(tmp_path / "rgb.tif")
+    np.testing.assert_allclose(image, rgb / 255, atol=1e-5)
+    rgb[4, 4, 0] = np.nan
+    cv2.imwrite(str(tmp_path / "nan.tif"), rgb[..., ::-1])
+    with pytest.raises(ImageReadError, match=r"nan\.tif: image holds NaN"):
+        read_image(tmp_path / "nan.tif")
+
+
+def test_damaged_exif_is_one_warning_of_ours(tmp_path, person):
+    entries = struct.pack("<HHLL", 0x010E, 2, 40, 0x400)  # description far past the end
+    ifd = struct.pack("<H", 1) + entries + struct.pack("<L", 0)
+    exif = b"Exif\0\0" + b"II*\0" + struct.pack("<L", 8) + ifd
+    Image.fromarray(person[::8, ::8]).save(tmp_path / "shot.jpg", exif=exif)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_image(tmp_path / "shot.jpg")
+    assert [str(w.message) for w in caught] == [
+        f"{tmp_path / 'shot.jpg'}: damaged EXIF metadata was ignored"
+    ]
+    assert all(w.category is ImageReadWarning for w in caught)
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"%PDF-1.7\n", "it is a PDF document"),
+        (b"<!DOCTYPE html><html>", "it is an HTML page"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 30, "corrupt PNG image"),
+    ],
+)
+def test_what_a_non_image_is_is_said(tmp_path, data, words):
+    (tmp_path / "file.png").write_bytes(data)
+    with pytest.raises(ImageReadError, match=words):
+        read_image(tmp_path / "file.png")

@@ -1,3 +1,5 @@
+import os
+import stat
 import warnings
 
 import numpy as np
@@ -60,3 +62,71 @@ def test_no_temporary_file_is_left_behind(tmp_path, rgba):
 def test_missing_folder(tmp_path, rgba):
     with pytest.raises(ImageWriteError, match="does not exist"):
         write_image(tmp_path / "nope" / "out.png", rgba)
+
+
+@pytest.mark.parametrize("where", ["fsync", "chmod", "replace"])
+def test_interruption_mid_write_leaves_nothing(tmp_path, rgba, monkeypatch, where):
+    import alphacut.io.write as write
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(write.os, where, interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        write_image(tmp_path / "out.png", rgba)
+    assert list(tmp_path.iterdir()) == []
+    assert not write._TEMPORARY
+
+
+def test_second_signal_clean_up_removes_pending_temporary_files(tmp_path, rgba, monkeypatch):
+    import alphacut.io.write as write
+
+    def stop(fd):
+        # What a second Ctrl-C does while the first one unwinds: clean up, then leave.
+        assert len(list(tmp_path.glob(".out.png.*.tmp"))) == 1
+        write.remove_temporary_files()
+        raise SystemExit(130)
+
+    monkeypatch.setattr(write.os, "fsync", stop)
+    with pytest.raises(SystemExit):
+        write_image(tmp_path / "out.png", rgba)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "folder-link", "device-link", "dangling"])
+def test_only_regular_files_are_replaced(tmp_path, rgba, kind):
+    target = tmp_path / "out.png"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "folder":
+        target.mkdir()
+    elif kind == "folder-link":
+        os.symlink(tmp_path, target)
+    elif kind == "device-link":
+        os.symlink(os.devnull, target)
+    else:
+        os.symlink("gone.png", target)
+    before = target.lstat()
+    with pytest.raises(ImageWriteError) as caught:
+        write_image(target, rgba, overwrite=True)
+    assert str(caught.value).startswith(f"{target}: is a")
+    assert "\n" not in str(caught.value)
+    after = target.lstat()
+    assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)
+
+
+def test_link_to_a_file_is_written_through(tmp_path, rgba):
+    real = tmp_path / "real.png"
+    real.write_bytes(b"old")
+    os.chmod(real, 0o640)
+    link = tmp_path / "link.png"
+    os.symlink(real, link)
+    write_image(link, rgba, overwrite=True)
+    assert link.is_symlink() and np.asarray(Image.open(real)).shape == rgba.shape
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640  # a replaced file keeps its mode
+
+
+def test_folder_that_is_a_file(tmp_path, rgba):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ImageWriteError, match=r"afile is a file, not a folder"):
+        write_image(tmp_path / "afile" / "out.png", rgba)

@@ -1,20 +1,42 @@
-"""``alphacut INPUT... [-o OUTPUT]``: cut the subject out of photos, one or many."""
+"""``alphacut INPUT... [-o OUTPUT]``: cut the subject out of photos, one or many.
+
+The run has three stages, so that nothing is computed for a photo whose result could not
+be written: plan (inputs and output names), check (each input's header and frame count,
+each output's path), then cut out what is left. Every message is one line with names
+escaped; a batch reports its skipped and failed files once, at the end.
+"""
 
 from __future__ import annotations
 
 import argparse
 import glob
+import os
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from collections.abc import Generator
+from contextlib import closing
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from alphacut.compose import composite, cutout, mask_image, parse_color
-from alphacut.io import ImageReadError, ImageWriteError, encode_image, read_image, write_image
-from alphacut.io.read import read_image_bytes
+from alphacut.io import (
+    ImageReadError,
+    ImageReadWarning,
+    ImageWriteError,
+    check_output,
+    encode_image,
+    probe_image,
+    probe_image_bytes,
+    read_frames,
+    read_frames_bytes,
+    read_image,
+    write_image,
+)
+from alphacut.io.paths import display, escape_text, folder_problem
 from alphacut.io.write import FORMATS, format_for
 from alphacut.pipeline import METHODS, remove_background
 
@@ -37,15 +59,32 @@ outputs:
   one file      -> OUTPUT, or <stem>.cut.png beside the input
   many / folder -> files in the folder OUTPUT (default: beside each input; <folder>-cut/
                    for a folder); '-' reads standard input / writes standard output
-  existing files are never replaced without --overwrite; an input is never overwritten
+  animations    -> every frame of an animated GIF, WebP or PNG and every page of a TIFF
+                   is cut out, to numbered files: anim.gif -> anim-001.cut.png,
+                   anim-002.cut.png, ... (-o out.png -> out-001.png, ...)
+  existing outputs are never replaced without --overwrite: a batch skips them before any
+  work, so rerunning it finishes what is missing; an input is never overwritten; outputs
+  are only regular files (a folder, pipe or device in the way is refused); each output
+  appears whole or not at all, even when interrupted
+  a file name that starts with '-': put -- before it (alphacut -- -photo.jpg)
 
 other commands:
   alphacut demo              cut out a sample photo shipped with the package
   alphacut models ...        list, download, locate and verify models
   alphacut gimp install      install the GIMP 3 plug-in
 
-exit status: 0 all done, 1 some file failed (listed at the end), 2 usage error
+exit status: 0 all written, 1 some file failed or was skipped (listed at the end),
+  2 usage error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
 """
+
+# Warnings meant for developers, not for someone cutting out photos.
+_DEVELOPER_WARNINGS = (
+    DeprecationWarning,
+    PendingDeprecationWarning,
+    FutureWarning,
+    ImportWarning,
+    ResourceWarning,
+)
 
 
 def _rect(text: str) -> tuple[int, int, int, int]:
@@ -75,15 +114,61 @@ def _band(text: str) -> float | int:
     return value if value < 1 else int(round(value))
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (the full usage is 12 lines that bury the error), with
+    names escaped, and a word on file names that argparse took for options."""
+
+    argv: list[str]
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        self.argv = list(sys.argv[1:] if args is None else args)
+        return super().parse_args(self.argv, namespace)
+
+    def error(self, message: str):  # type: ignore[override]
+        dashed = _dashed_file_names(self, getattr(self, "argv", []))
+        if dashed:
+            name = display(dashed[0])
+            message += (
+                f"; {name} was taken for an option: put -- before file names that start "
+                f"with '-' (alphacut [options] -- {name}), or write ./{name}"
+            )
+        self.exit(2, f"{self.prog}: error: {escape_text(message)} (see alphacut --help)\n")
+
+
+def _dashed_file_names(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """Arguments before ``--`` that start with '-', are no option, and look like files."""
+    options = parser._option_string_actions
+    found = []
+    for token in argv:
+        if token == "--":
+            break
+        if not token.startswith("-") or token == "-" or token.split("=", 1)[0] in options:
+            continue
+        if os.path.lexists(token):
+            found.append(token)  # even where it parses, e.g. -m.jpg as "--method .jpg"
+            continue
+        short = options.get(token[:2])
+        if short is not None and short.nargs != 0 and not token.startswith("--"):
+            continue  # -oOUT: a short option with its value attached
+        if Path(token).suffix.lower() in IMAGE_SUFFIXES:
+            found.append(token)
+    return found
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the cut-out command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="alphacut",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="photos, folders, globs or -")
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="photos, folders, globs or - (put -- before names that start with '-')",
+    )
     parser.add_argument("-o", "--output", help="output file, or folder for several inputs")
     parser.add_argument(
         "--format",
@@ -93,7 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
             "--bg-color (white by default)"
         ),
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace existing outputs (regular files only)"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     from alphacut import __version__
 
@@ -191,9 +278,57 @@ def build_parser() -> argparse.ArgumentParser:
 
 @dataclass
 class Job:
-    source: str  # path, or "-" for standard input
-    target: str  # path, or "-" for standard output
+    """One input and where its result goes.
+
+    Attributes
+    ----------
+    source : str
+        A path, or "-" for standard input.
+    target : str
+        A path, or "-" for standard output; for an animation, the name its numbered
+        frame outputs are made from.
+    fmt : str
+        PIL's format name of the output.
+    create_folder : bool
+        Whether the output's folder is made when missing (``-o`` folders, ``<folder>-cut``).
+    outputs : list of str
+        One output per frame, known once the input's header was read.
+    todo : list of int
+        The frames still to cut out: those whose output may be written.
+    data : bytes or None
+        Standard input, read once.
+    """
+
+    source: str
+    target: str
     fmt: str
+    create_folder: bool = False
+    outputs: list[str] = field(default_factory=list)
+    todo: list[int] = field(default_factory=list)
+    data: bytes | None = None
+
+
+def _scan_folder(folder: Path) -> list[Path]:
+    """The photos of a folder: entries with an image suffix that are not folders. Broken
+    links and pipes are kept, so that they are reported instead of silently missing."""
+    found = []
+    for entry in os.scandir(folder):
+        path = Path(entry.path)
+        if (
+            path.suffix.lower() in IMAGE_SUFFIXES
+            and OUTPUT_TAG not in path.suffixes
+            and not path.name.startswith(".")  # hidden files, our own temporary files
+            and not _is_dir(entry)
+        ):
+            found.append(path)
+    return sorted(found)
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False  # unreadable: kept, so that reading it reports why
 
 
 def _expand(inputs: list[str]) -> tuple[list[tuple[str, Path | None]], list[tuple[str, str]]]:
@@ -204,22 +339,19 @@ def _expand(inputs: list[str]) -> tuple[list[tuple[str, Path | None]], list[tupl
         if item == "-":
             found.append(("-", None))
         elif Path(item).is_dir():
-            files = sorted(
-                p
-                for p in Path(item).iterdir()
-                if p.is_file()
-                and p.suffix.lower() in IMAGE_SUFFIXES
-                and OUTPUT_TAG not in p.suffixes
-                and not p.name.startswith(".")
-            )
+            try:
+                files = _scan_folder(Path(item))
+            except OSError as error:
+                missing.append((item, f"cannot list the folder ({error.strerror or error})"))
+                continue
             if not files:
                 missing.append((item, "folder holds no images"))
             found.extend((str(p), Path(item)) for p in files)
-        elif glob.has_magic(item) and not Path(item).exists():
-            matches = sorted(glob.glob(item))
+        elif glob.has_magic(item) and not os.path.lexists(item):
+            matches = sorted(m for m in glob.glob(item) if not Path(m).is_dir())
             if not matches:
                 missing.append((item, "no file matches this pattern"))
-            found.extend((m, None) for m in matches if Path(m).is_file())
+            found.extend((m, None) for m in matches)
         else:
             found.append((item, None))
     return found, missing
@@ -239,24 +371,22 @@ def _plan(args: argparse.Namespace) -> tuple[list[Job], list[tuple[str, str]]]:
             if args.format is None and output != "-":
                 ext = Path(output).suffix.lstrip(".").lower() or ext
         return [Job(source, target, _fmt(target, ext))], problems
+    if output == "-" and sources:
+        raise ValueError("-o -: standard output takes one image; give a folder for several")
 
-    jobs, seen = [], {}
+    jobs = []
     for source, folder in sources:
         if source == "-":
             problems.append(("-", "standard input can only be used alone"))
             continue
         path = Path(source)
         if output is not None:
-            target = Path(output) / f"{path.stem}.{ext}"
+            target, create = Path(output) / f"{path.stem}.{ext}", True
         elif folder is not None:
-            target = folder.parent / f"{folder.name}-cut" / f"{path.stem}.{ext}"
+            target, create = folder.parent / f"{folder.name}-cut" / f"{path.stem}.{ext}", True
         else:
-            target = _beside(path, ext)
-        if target in seen:
-            problems.append((source, f"same output name as {seen[target]} ({target})"))
-            continue
-        seen[target] = source
-        jobs.append(Job(source, str(target), _fmt(target, ext)))
+            target, create = _beside(path, ext), False
+        jobs.append(Job(source, str(target), _fmt(target, ext), create_folder=create))
     return jobs, problems
 
 
@@ -272,6 +402,198 @@ def _fmt(target, ext: str) -> str:
     return FORMATS[ext] if target == "-" else format_for(target, ext)
 
 
+def frame_outputs(target: str, count: int) -> list[str]:
+    """Numbered outputs for the ``count`` frames of an animation written to ``target``.
+
+    The number goes before the ``.cut`` tag, so that a folder scan still skips them.
+
+    Examples
+    --------
+    >>> frame_outputs("anim.cut.png", 2)
+    ['anim-001.cut.png', 'anim-002.cut.png']
+    >>> frame_outputs("out/anim.webp", 1)
+    ['out/anim.webp']
+    """
+    if count == 1:
+        return [target]
+    path = Path(target)
+    suffix = "".join(path.suffixes[-2:]) if path.suffixes[-2:-1] == [OUTPUT_TAG] else path.suffix
+    stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
+    digits = max(3, len(str(count)))
+    return [str(path.with_name(f"{stem}-{k:0{digits}d}{suffix}")) for k in range(1, count + 1)]
+
+
+def _shown(source: str) -> str:
+    """An input as messages name it: standard input is "<stdin>", as in its read errors."""
+    return "<stdin>" if source == "-" else display(source)
+
+
+class _Report:
+    """What the user is told. One photo: each line as it happens. A batch: a progress bar,
+    then at the end the summary, the skipped outputs and the failures, each once."""
+
+    def __init__(self, batch: bool, quiet: bool) -> None:
+        self.batch = batch
+        self.quiet = quiet
+        self.failed: list[tuple[str, str]] = []
+        self.skipped: list[str] = []
+        self.warned: dict[str, list[str]] = {}
+        self.bar: Any = None
+
+    def say(self, line: str) -> None:
+        line = escape_text(line)
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr)
+
+    def fail(self, name: str, problem: str, output: str | None = None) -> None:
+        """Report input ``name``'s failure; ``output`` when the problem is its output's."""
+        if output is not None:
+            problem = f"{display(output)}: {problem}"
+        self.failed.append((name, problem))
+        if self.bar is not None:
+            self.bar.set_postfix(failed=len(self.failed), refresh=False)
+        if not self.batch:
+            # One photo: the line names what the problem is about, the input or the output.
+            self.say(f"alphacut: error: {problem if output else f'{_shown(name)}: {problem}'}")
+
+    def skip(self, output: str, problem: str) -> None:
+        self.skipped.append(output)
+        if not self.batch:
+            self.say(f"alphacut: error: {display(output)}: {problem}")
+
+    def warn(self, name: str, message: str) -> None:
+        if not self.batch:
+            self.say(f"alphacut: warning: {_shown(name)}: {message}")
+        elif name not in self.warned.setdefault(message, []):
+            self.warned[message].append(name)
+
+    def done(self, line: str, notes: list[str]) -> None:
+        if self.quiet or self.batch:
+            return
+        self.say(line)
+        for note in notes:
+            self.say(f"  {note}")
+
+    def progress(self, total: int) -> None:
+        if self.batch and not self.quiet and total > 1:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="photo", desc="alphacut", file=sys.stderr)
+
+    def step(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def finish(self, written: int, total: int) -> int:
+        """Print the batch's summary; the exit status."""
+        self.close()
+        if self.batch:
+            if not self.quiet:
+                self.say(f"alphacut: {written} of {total} written")
+            for message, names in self.warned.items():
+                more = f" (and {len(names) - 1} more)" if len(names) > 1 else ""
+                self.say(f"alphacut: warning: {_shown(names[0])}{more}: {message}")
+            if self.skipped:
+                self.say(
+                    f"alphacut: {len(self.skipped)} skipped, their outputs already exist "
+                    "(use --overwrite to replace them):"
+                )
+                for output in self.skipped:
+                    self.say(f"  {display(output)}")
+            if self.failed:
+                self.say(f"alphacut: {len(self.failed)} failed:")
+                for name, problem in self.failed:
+                    self.say(f"  {_shown(name)}: {problem}")
+        return 1 if self.failed or self.skipped else 0
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().strip("'\"")
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _user_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    """The caught warnings worth a line to the user, one line each, without repeats."""
+    lines: list[str] = []
+    for record in caught:
+        if issubclass(record.category, _DEVELOPER_WARNINGS):
+            continue
+        message = record.message
+        if isinstance(message, ImageReadWarning):
+            text = message.problem
+        else:
+            text = _first_line(message) if isinstance(message, Warning) else str(message)
+        if text not in lines:
+            lines.append(text)
+    return lines
+
+
+def _check(jobs: list[Job], args: argparse.Namespace, report: _Report) -> list[Job]:
+    """Read each input's header and check each output, before any work: the jobs that
+    have something left to do."""
+    protect = tuple(job.source for job in jobs if job.source != "-")
+    claimed: dict[str, str] = {}
+    ready = []
+    for job in jobs:
+        try:
+            with warnings.catch_warnings():
+                # Reading the pixels later says the same once, in the file's own lines.
+                warnings.simplefilter("ignore")
+                if job.source == "-":
+                    job.data = sys.stdin.buffer.read()
+                    info = probe_image_bytes(job.data)
+                else:
+                    info = probe_image(job.source)
+        except ImageReadError as error:
+            report.fail(job.source, error.problem)
+            continue
+        if job.target == "-" and info.frames > 1:
+            report.fail(
+                job.source,
+                f"has {info.frames} frames and standard output takes one image: give "
+                "-o NAME.png to write them as numbered files",
+            )
+            continue
+        job.outputs = frame_outputs(job.target, info.frames)
+        failed = False
+        for index, output in enumerate(job.outputs):
+            if output == "-":
+                job.todo.append(index)
+                continue
+            key = os.path.normcase(os.path.abspath(output))
+            if key in claimed:
+                other = display(claimed[key])
+                report.fail(job.source, f"same output name as {other} ({display(output)})")
+                failed = True
+                break
+            claimed[key] = job.source
+            try:
+                check_output(
+                    output,
+                    overwrite=args.overwrite,
+                    protect=protect,
+                    create_folder=job.create_folder,
+                )
+            except ImageWriteError as error:
+                if error.problem.startswith("already exists"):
+                    report.skip(output, error.problem)
+                    continue
+                report.fail(job.source, error.problem, output=output)
+                failed = True
+                break
+            job.todo.append(index)
+        if job.todo and not failed:
+            ready.append(job)
+    return ready
+
+
 def _render(matte, args, background) -> np.ndarray:
     if args.mask_only:
         return mask_image(matte.alpha)
@@ -282,8 +604,108 @@ def _render(matte, args, background) -> np.ndarray:
     return cutout(matte.foreground, matte.alpha)
 
 
+def _frames(job: Job) -> Generator[np.ndarray, None, None]:
+    if job.data is not None:
+        return read_frames_bytes(job.data)
+    return read_frames(job.source)
+
+
+def _write(job: Job, output: str, result: np.ndarray, args, protect: tuple[str, ...]) -> None:
+    flatten = args.bg_color or (255, 255, 255)
+    if output == "-":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the user asked for JPEG explicitly
+            data = encode_image(result, job.fmt, flatten_color=flatten)
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            # The reader left (e.g. `| head`): no traceback now, nor at exit's flush.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise ImageWriteError(
+                "-", "standard output was closed before the image was written"
+            ) from None
+        return
+    folder = Path(output).parent
+    if job.create_folder and not folder.is_dir():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            problem = folder_problem(folder, create=True) or error.strerror or str(error)
+            raise ImageWriteError(output, f"cannot make its folder ({problem})") from None
+    write_image(
+        output,
+        result,
+        fmt=job.fmt,
+        overwrite=args.overwrite,
+        protect=protect,
+        flatten_color=flatten,
+    )
+
+
+def _describe(matte) -> str:
+    return f"{matte.method} on {matte.provider}" if matte.provider else matte.method
+
+
+def _cut_out(job: Job, args, options: dict, background, protect, report: _Report) -> bool:
+    """Cut out every frame of ``job`` that is to do; whether all went well."""
+    frames = len(job.outputs)
+    noted = False
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with closing(_frames(job)) as frames_read:
+                for index, image in enumerate(frames_read):
+                    if index not in job.todo:
+                        continue
+                    start = time.perf_counter()
+                    matte = remove_background(image, **options)
+                    output = job.outputs[index]
+                    _write(job, output, _render(matte, args, background), args, protect)
+                    report.step()
+                    seconds = time.perf_counter() - start
+                    where = "standard output" if output == "-" else display(output)
+                    which = f" [frame {index + 1} of {frames}]" if frames > 1 else ""
+                    line = f"{_shown(job.source)}{which} -> {where}"
+                    report.done(
+                        f"{line} ({_describe(matte)}, {seconds:.2f} s)",
+                        [] if noted else matte.notes,
+                    )
+                    noted = True
+        except ImageReadError as error:
+            report.fail(job.source, error.problem)
+            return False
+        except ImageWriteError as error:
+            output = None if error.target == "-" else error.target
+            report.fail(job.source, error.problem, output=output)
+            return False
+        except MemoryError:
+            report.fail(job.source, "not enough memory to cut out this image")
+            return False
+        except Exception as error:  # noqa: BLE001 - one photo's failure must not stop a batch
+            report.fail(job.source, escape_text(_first_line(error)))
+            return False
+    for message in _user_warnings(caught):
+        report.warn(job.source, message)
+    return True
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings outside a photo's work (loading the model, ...): one line of ours, not
+    Python's two (the second being the library's source line)."""
+    if not issubclass(category, _DEVELOPER_WARNINGS):
+        text = _first_line(message) if isinstance(message, Warning) else str(message)
+        print(escape_text(f"alphacut: warning: {text}"), file=sys.stderr)
+
+
 def run_cutout(argv: list[str]) -> int:
     """Entry of ``alphacut INPUT...``; returns the exit status."""
+    with warnings.catch_warnings():  # restores Python's own display afterwards
+        warnings.showwarning = _show_warning
+        return _run(argv)
+
+
+def _run(argv: list[str]) -> int:
     from alphacut.cli.models import model_from_args
     from alphacut.models import load_model
     from alphacut.pipeline import choose_model
@@ -319,7 +741,33 @@ def run_cutout(argv: list[str]) -> int:
         parser.error("--no-refine cannot be combined with --band/--feather/--no-matting/...")
     if args.model and args.model.endswith(".onnx") and not Path(args.model).is_file():
         parser.error(f"--model {args.model}: no such file")
-    if args.method in ("auto", "neural"):
+
+    try:
+        jobs, problems = _plan(args)
+    except ValueError as error:
+        parser.error(str(error))
+    if args.output and (len(jobs) > 1 or (jobs and _is_folder(args.output))):
+        out = Path(args.output)
+        if os.path.lexists(out) and not out.is_dir():
+            parser.error(f"-o {args.output}: several inputs need a folder, this is a file")
+        problem = folder_problem(out, create=True)
+        if problem is not None:
+            parser.error(f"-o {args.output}: {problem}")
+    background = None
+    if args.bg_image is not None:
+        try:
+            if probe_image(args.bg_image).frames > 1:
+                parser.error(f"--bg-image {args.bg_image}: an animation; give a single image")
+            background = read_image(args.bg_image)
+        except ImageReadError as error:
+            print(escape_text(f"alphacut: error: background image {error}"), file=sys.stderr)
+            return 2
+
+    report = _Report(batch=len(jobs) + len(problems) > 1, quiet=args.quiet)
+    for name, problem in problems:
+        report.fail(name, problem)
+    ready = _check(jobs, args, report)
+    if ready and args.method in ("auto", "neural"):
         # Load (and on first use download) once, up front: a missing or corrupt model is
         # one error, not one per photo, and the user learns where it runs before waiting.
         try:
@@ -328,111 +776,21 @@ def run_cutout(argv: list[str]) -> int:
         except ValueError as error:
             parser.error(str(error))
         except (KeyError, RuntimeError, OSError) as error:
-            print(f"alphacut: error: {str(error).strip(chr(39))}", file=sys.stderr)
+            print(escape_text(f"alphacut: error: {_first_line(error)}"), file=sys.stderr)
+            report.finish(0, len(jobs) + len(problems))  # what was found wrong before
             return 1
+        if report.batch and not args.quiet:
+            # A batch reports where the model runs once, before the progress bar.
+            print(escape_text(f"alphacut: model {loaded.describe()}"), file=sys.stderr)
 
+    protect = tuple(job.source for job in jobs if job.source != "-")
+    written = 0
+    report.progress(sum(len(job.todo) for job in ready))
     try:
-        jobs, problems = _plan(args)
-    except ValueError as error:
-        parser.error(str(error))
-    if args.output and len(jobs) > 1 or (jobs and args.output and _is_folder(args.output)):
-        out = Path(args.output)
-        if out.exists() and not out.is_dir():
-            parser.error(f"-o {args.output}: several inputs need a folder, this is a file")
-        out.mkdir(parents=True, exist_ok=True)
-    background = None
-    if args.bg_image is not None:
-        try:
-            background = read_image(args.bg_image)
-        except ImageReadError as error:
-            print(f"alphacut: error: background image {error}", file=sys.stderr)
-            return 2
-
-    failures = [(name, problem) for name, problem in problems]
-    for name, problem in problems:
-        print(f"alphacut: error: {name}: {problem}", file=sys.stderr)
-    show_bar = len(jobs) > 1 and not args.quiet
-    if show_bar and args.method in ("auto", "neural"):
-        # A batch reports where the model runs once, before the progress bar.
-        print(f"alphacut: model {loaded.describe()}", file=sys.stderr)
-    progress = _progress(jobs, show_bar)
-    inputs = tuple(job.source for job in jobs if job.source != "-")
-    for job in progress:
-        start = time.perf_counter()
-        try:
-            image = (
-                read_image_bytes(sys.stdin.buffer.read())
-                if job.source == "-"
-                else read_image(job.source)
+        for job in ready:
+            written += _cut_out(
+                job, args, {**options, **refine_options}, background, protect, report
             )
-            matte = remove_background(image, **options, **refine_options)
-            result = _render(matte, args, background)
-            flatten = args.bg_color or (255, 255, 255)
-            if job.target == "-":
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # the user asked for JPEG explicitly
-                    sys.stdout.buffer.write(encode_image(result, job.fmt, flatten_color=flatten))
-                sys.stdout.buffer.flush()
-            else:
-                if args.output is None:
-                    # The default "<folder>-cut" output folders are made on demand.
-                    Path(job.target).parent.mkdir(parents=True, exist_ok=True)
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    write_image(
-                        job.target,
-                        result,
-                        fmt=job.fmt,
-                        overwrite=args.overwrite,
-                        protect=inputs,
-                        flatten_color=flatten,
-                    )
-                for warning in caught:
-                    print(f"alphacut: warning: {job.target}: {warning.message}", file=sys.stderr)
-        except (ImageReadError, ImageWriteError) as error:
-            failures.append((job.source, str(error)))
-            _report(progress, f"alphacut: error: {error}")
-            continue
-        except Exception as error:  # noqa: BLE001 - one photo's failure must not stop a batch
-            message = str(error).splitlines()[0] if str(error) else type(error).__name__
-            failures.append((job.source, message))
-            _report(progress, f"alphacut: error: {job.source}: {message}")
-            continue
-        if not args.quiet and not show_bar:
-            seconds = time.perf_counter() - start
-            where = "standard output" if job.target == "-" else job.target
-            print(f"{job.source} -> {where} ({_describe(matte)}, {seconds:.2f} s)", file=sys.stderr)
-            for note in matte.notes:
-                print(f"  {note}", file=sys.stderr)
-
-    done = len(jobs) - sum(1 for name, _ in failures if name in {j.source for j in jobs})
-    if len(jobs) > 1 and not args.quiet:
-        print(f"alphacut: {done} of {len(jobs)} written", file=sys.stderr)
-    if failures and len(jobs) + len(problems) > 1:
-        # A batch lists its failures again at the end, where they cannot scroll away.
-        print(f"alphacut: {len(failures)} failed:", file=sys.stderr)
-        for name, problem in failures:
-            print(
-                f"  {problem if problem.startswith(name) else f'{name}: {problem}'}",
-                file=sys.stderr,
-            )
-    return 1 if failures else 0
-
-
-def _describe(matte) -> str:
-    return f"{matte.method} on {matte.provider}" if matte.provider else matte.method
-
-
-def _progress(jobs: list[Job], show: bool):
-    if not show:
-        return jobs
-    from tqdm import tqdm
-
-    return tqdm(jobs, unit="photo", desc="alphacut", file=sys.stderr)
-
-
-def _report(progress, message: str) -> None:
-    if hasattr(progress, "write"):
-        progress.write(message, file=sys.stderr)
-    else:
-        print(message, file=sys.stderr)
+    finally:
+        report.close()  # an interruption must not leave the bar half drawn
+    return report.finish(written, len(jobs) + len(problems))

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
-import tempfile
+import secrets
+import stat
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-__all__ = ["ImageWriteError", "write_image", "encode_image", "FORMATS", "format_for"]
+from alphacut.io.paths import display, folder_problem, output_problem
+
+__all__ = [
+    "ImageWriteError",
+    "write_image",
+    "encode_image",
+    "check_output",
+    "remove_temporary_files",
+    "FORMATS",
+    "format_for",
+]
 
 FORMATS = {
     "png": "PNG",
@@ -27,7 +39,7 @@ class ImageWriteError(OSError):
     """An output could not be written; the message is one line naming the file."""
 
     def __init__(self, target: str, problem: str) -> None:
-        super().__init__(f"{target}: {problem}")
+        super().__init__(f"{display(target)}: {problem}")
         self.target = target
         self.problem = problem
 
@@ -37,7 +49,7 @@ def format_for(path: str | os.PathLike, explicit: str | None = None) -> str:
     key = (explicit or Path(path).suffix.lstrip(".")).lower()
     if key not in FORMATS:
         known = ", ".join(sorted(set(FORMATS)))
-        raise ValueError(f"{path}: unknown output format {key!r} (use one of: {known})")
+        raise ValueError(f"{display(path)}: unknown output format {key!r} (use one of: {known})")
     return FORMATS[key]
 
 
@@ -70,6 +82,92 @@ def encode_image(
     return buffer.getvalue()
 
 
+# Temporary files being written, so that a second Ctrl-C (which leaves at once, without
+# unwinding) can still remove them: see remove_temporary_files.
+_TEMPORARY: set[str] = set()
+
+
+def remove_temporary_files() -> None:
+    """Delete the temporary files of writes still in progress.
+
+    For a signal handler that ends the process without unwinding the stack (which would
+    run :func:`write_image`'s own clean-up).
+    """
+    for name in list(_TEMPORARY):
+        _discard(name)
+
+
+def _discard(temp: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(temp)
+    _TEMPORARY.discard(temp)
+
+
+def check_output(
+    path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    protect: tuple[str | os.PathLike, ...] = (),
+    create_folder: bool = False,
+) -> None:
+    """Refuse an output that :func:`write_image` would refuse, before any work is done.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The output file.
+    overwrite : bool
+        Whether an existing regular file may be replaced.
+    protect : tuple of path-like
+        Inputs, never written even with ``overwrite``.
+    create_folder : bool
+        Whether the caller will make the output's folder if it is missing.
+
+    Raises
+    ------
+    ImageWriteError
+        One line naming the file: an input, exists, not a regular file (a folder, a
+        named pipe, a device, or a link to one), or its folder is missing or a file.
+    """
+    target = Path(path)
+    name = os.fspath(path)
+    if any(_same_file(target, Path(source)) for source in protect):
+        raise ImageWriteError(name, "output would overwrite the input; choose another -o")
+    folder = target.parent if str(target.parent) else Path(".")
+    problem = folder_problem(folder, create=create_folder)
+    if problem is None:
+        problem = output_problem(target, overwrite=overwrite)
+    if problem is not None:
+        raise ImageWriteError(name, problem)
+
+
+def _same_file(target: Path, source: Path) -> bool:
+    try:
+        # realpath, unlike Path.resolve, does not raise on a symbolic link loop.
+        if os.path.realpath(target) == os.path.realpath(source):
+            return True
+        return os.path.samefile(target, source)
+    except OSError:
+        return False  # either side missing or unreadable: they cannot be the same file
+
+
+def _create_temporary(folder: Path, name: str, created: list[str]) -> int:
+    """Create a new hidden file in ``folder``; its name is in ``created`` (and in the
+    registry) before it exists, so an interruption at any point leaves nothing behind."""
+    for _ in range(100):
+        # Short enough that a long output name does not make the temporary name too long.
+        temp = os.fspath(folder / f".{name[:100]}.{secrets.token_hex(4)}.tmp")
+        created.append(temp)
+        _TEMPORARY.add(temp)
+        try:
+            return os.open(
+                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600
+            )
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {folder}")
+
+
 def write_image(
     path: str | os.PathLike,
     array: np.ndarray,
@@ -81,47 +179,47 @@ def write_image(
 ) -> Path:
     """Write ``array`` to ``path`` atomically: a temporary file beside it, then a rename.
 
-    A crash or a full disk never leaves a half-written output, and an existing file is
-    replaced only with ``overwrite``. Paths in ``protect`` (the inputs) are never written.
+    A crash, a full disk or an interruption (Ctrl-C, SIGTERM turned into an exception)
+    never leaves a half-written output or the temporary file, and an existing file is
+    replaced only with ``overwrite``. Outputs are only regular files: a folder, named pipe
+    or device is refused even with ``overwrite``; a link to a regular file is written
+    through, so the link stays. Paths in ``protect`` (the inputs) are never written.
 
     Raises
     ------
     ImageWriteError
-        One line naming the file: exists, is an input, folder missing or not writable.
+        One line naming the file: exists, is an input, not a regular file, folder missing
+        or not writable.
     """
     target = Path(path)
-    name = str(path)
-    for source in protect:
-        try:
-            if target.resolve() == Path(source).resolve() or (
-                target.exists() and os.path.samefile(target, source)
-            ):
-                raise ImageWriteError(name, "output would overwrite the input; choose another -o")
-        except FileNotFoundError:
-            continue
-    if target.is_dir():
-        raise ImageWriteError(name, "is a folder; give a file name")
-    if target.exists() and not overwrite:
-        raise ImageWriteError(name, "already exists (use --overwrite to replace it)")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise ImageWriteError(name, f"folder {folder} does not exist")
+    name = os.fspath(path)
+    check_output(target, overwrite=overwrite, protect=protect)
+    real = Path(os.path.realpath(target)) if target.is_symlink() else target
+    folder = real.parent if str(real.parent) else Path(".")
     data = encode_image(array, fmt or format_for(target), flatten_color=flatten_color)
     try:
-        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as error:
-        raise ImageWriteError(name, f"cannot write in {folder} ({error.strerror})") from None
+        # A replaced file keeps its permissions; a new one gets what any new file would.
+        mode = stat.S_IMODE(os.stat(real).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    created: list[str] = []
     try:
+        handle = _create_temporary(folder, real.name, created)
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        # mkstemp creates 0600; give the output the permissions any new file would get.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)
-        os.replace(temp, target)
+        os.chmod(created[-1], mode)
+        os.replace(created[-1], real)
     except OSError as error:
-        Path(temp).unlink(missing_ok=True)
-        raise ImageWriteError(name, f"cannot write ({error.strerror or error})") from None
+        problem = f"cannot write ({error.strerror or error})"
+        if not created or not os.path.exists(created[-1]):
+            problem = f"cannot write in {display(folder)} ({error.strerror or error})"
+        raise ImageWriteError(name, problem) from None
+    finally:
+        for temp in created:
+            # After the rename the name is gone; otherwise this is the clean-up.
+            _discard(temp)
     return target
