@@ -1,3 +1,5 @@
+import time
+
 import numpy as np
 import pytest
 
@@ -142,3 +144,50 @@ def test_a_box_runs_the_model_on_the_box_only(person):
     whole = remove_background(person, method="neural", refine=False).mask[20:320, 100:400]
     boxed = matte.mask[20:320, 100:400]
     assert (whole & boxed).sum() / (whole | boxed).sum() > 0.85
+
+
+@pytest.mark.parametrize(
+    "colour", [(255, 255, 255), (0, 0, 0), (255, 0, 0), (0, 200, 40), (30, 60, 200), (140, 120, 90)]
+)
+def test_every_method_returns_promptly_on_a_uniform_photo(colour):
+    # A correctness bound, not a benchmark: before the fix `auto` fell back to GrabCut and
+    # OpenCV ran for minutes on a blank photo. Each call takes well under a second.
+    image = np.empty((480, 640, 3), np.uint8)
+    image[:] = colour
+    for method in ("auto", "neural", "chroma", "grabcut"):
+        start = time.perf_counter()
+        try:
+            matte = remove_background(image, method)
+        except ValueError as error:
+            # Chroma keying with no screen colour to find is a clear, prompt error.
+            assert method == "chroma" and "no green or blue screen" in str(error)
+        else:
+            assert not matte.mask.any(), f"{method} found a subject on a blank photo"
+            assert np.isfinite(matte.alpha).all() and np.isfinite(matte.foreground).all()
+        seconds = time.perf_counter() - start
+        assert seconds < 10.0, f"{method} took {seconds:.1f} s on a uniform {colour} photo"
+
+
+def test_a_float_photo_holding_0_to_255_is_read_as_such(person):
+    # The defect: float 0..255 was clipped to 0..1, and the photo turned white.
+    expected = remove_background(person, "neural", refine=False)
+    matte = remove_background(person.astype(np.float64), "neural", refine=False)
+    np.testing.assert_allclose(matte.alpha, expected.alpha, atol=1e-3)
+    np.testing.assert_allclose(matte.foreground, person / 255, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_infinite_pixels_are_refused(person, bad):
+    image = person / 255.0
+    image[10, 10, 1] = bad
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        remove_background(image, "neural", refine=False)
+
+
+def test_auto_does_not_key_a_photo_in_a_green_frame(person):
+    framed = person.copy()
+    for edge in (np.s_[:25], np.s_[-25:], np.s_[:, :25], np.s_[:, -25:]):
+        framed[edge] = (20, 200, 40)
+    matte = remove_background(framed, refine=False)
+    assert matte.method != "chroma"
+    assert matte.mask[200:400, 200:300].mean() > 0.5, "the person is the subject"

@@ -32,7 +32,11 @@ def local_linear_coefficients(
     The ridge-regularised least-squares fit of the guided filter (and of closed-form
     matting's local colour model), computed in the inputs' precision. The coefficients are
     those of the window centred on each pixel, not yet averaged over overlapping windows.
+    ``eps`` must be positive: in a window of one flat colour the covariance is zero and
+    only ``eps`` keeps the fit defined (``a`` = 0, ``b`` = the window's mean).
     """
+    if not eps > 0:
+        raise ValueError(f"eps must be positive (it regularises flat windows), got {eps}")
     mean_i = box_mean(guide, radius)
     mean_p = box_mean(source, radius)
     mean_ip = box_mean(guide * source[..., None], radius)
@@ -82,7 +86,8 @@ def guided_filter(
     radius : int
         Window radius in pixels of ``guide``.
     eps : float
-        Regularisation; larger values smooth more, smaller follow the guide's edges more.
+        Regularisation, positive; larger values smooth more, smaller follow the guide's
+        edges more.
     subsample : int
         Compute the coefficients at 1/``subsample`` resolution (fast guided filter); the
         result keeps full resolution because the coefficients are applied to the full guide.

@@ -1,3 +1,5 @@
+import time
+
 import numpy as np
 import pytest
 
@@ -79,3 +81,77 @@ def test_known_background_refinement_recovers_a_dark_semi_transparent_ramp():
     refined = chroma(image)
     assert np.abs(refined - truth).mean() < 0.8 * np.abs(plain - truth).mean()
     assert refined[60, 130] == 1 and refined[60, 10] == 0 and refined[5, 150] == 0
+
+
+# --- automatic detection: the key colour must be the photo's background -------------------
+
+
+def _framed(image: np.ndarray, width: int, colour) -> np.ndarray:
+    framed = image.copy()
+    framed[:width], framed[-width:] = colour, colour
+    framed[:, :width], framed[:, -width:] = colour, colour
+    return framed
+
+
+@pytest.mark.parametrize("colour", [(20, 200, 40), (20, 60, 220)])
+@pytest.mark.parametrize("width", [10, 25, 60, 150])
+def test_a_coloured_frame_around_a_photo_is_no_screen(person, colour, width):
+    # The defect: a 25 px green border around a photo of a person was keyed, and only the
+    # frame was removed. 150 px is a frame wider than a quarter of the photo's side.
+    assert estimate_key_color(_framed(person, width, colour)) is None
+
+
+def test_screens_are_still_found_when_the_subject_touches_the_border(green_screen):
+    image, _ = green_screen
+    assert estimate_key_color(image) is not None
+    # Cropped through the subject at the bottom, the way a half-length shot is framed.
+    assert estimate_key_color(image[:85]) is not None
+    # Uniform screen colour with no subject: an empty screen is a screen.
+    assert estimate_key_color(np.tile(np.array([30, 180, 60], np.uint8), (48, 64, 1))) is not None
+
+
+def test_a_screen_with_a_frame_painted_on_is_still_a_screen(green_screen):
+    # The inside holds screen colour too, so it is a screen shot, not a framed picture.
+    image, _ = green_screen
+    assert estimate_key_color(_framed(image, 6, (30, 190, 50))) is not None
+
+
+def test_key_detection_reads_float_photos_in_any_range(green_screen):
+    image, _ = green_screen
+    expected = estimate_key_color(image)
+    for scaled in (image / 255.0, image.astype(np.float32), image.astype(np.float64) * 257):
+        np.testing.assert_allclose(estimate_key_color(scaled), expected, atol=1e-3)
+    # A dark 0..255 float border is dark, not a bright 0..1 green.
+    dark = np.zeros((60, 80, 3), np.float32)
+    dark[..., 1] = 0.8  # 0.8 of 255: black with a hint of green
+    dark[20:40, 30:50] = 200.0
+    assert estimate_key_color(dark) is None
+
+
+def test_keying_a_picture_on_a_screen_colour_when_asked(person):
+    # A photo pasted onto green is no screen shot for auto-detection, but asking for
+    # chroma keying keys the border's colour as before.
+    pasted = np.empty((600, 600, 3), np.uint8)
+    pasted[:] = (20, 180, 60)
+    pasted[88:, 44:556] = person
+    assert estimate_key_color(pasted, min_coverage=0.5) is None
+    alpha = chroma(pasted)
+    assert alpha[20:80].max() == 0 and alpha[300, 300] == 1
+
+
+@pytest.mark.parametrize(
+    "colour", [(0, 255, 0), (30, 60, 200), (255, 255, 255), (0, 0, 0), (255, 0, 0)]
+)
+def test_uniform_photos_key_promptly(colour):
+    image = np.empty((480, 640, 3), np.uint8)
+    image[:] = colour
+    start = time.perf_counter()
+    if estimate_key_color(image) is None:
+        with pytest.raises(ValueError, match="no green or blue screen"):
+            chroma(image)
+        # With the key given, nothing on a photo of another colour is screen.
+        assert chroma(image, key_color=(0, 255, 0)).min() == 1.0
+    else:
+        alpha = chroma(image)
+        assert alpha.max() == 0.0, "an empty screen keys out entirely"
+    assert time.perf_counter() - start < 10.0

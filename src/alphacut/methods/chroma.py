@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from alphacut.imageops import as_float_rgb, pixel_dot
+from alphacut.imageops import as_float_rgb, full_scale, pixel_dot
 
 __all__ = ["chroma", "estimate_key_color", "despill", "unmix_background"]
 
@@ -42,21 +42,50 @@ def _border(image: np.ndarray, width: int) -> np.ndarray:
 
 
 def estimate_key_color(
-    image: np.ndarray, *, border: float = 0.03, min_coverage: float = 0.8
+    image: np.ndarray,
+    *,
+    border: float = 0.03,
+    min_coverage: float = 0.8,
+    require_backdrop: bool = True,
+    depth: float = 0.25,
+    min_inner: float = 0.1,
 ) -> tuple[float, float, float] | None:
     """Estimate the screen colour from the photo's border, or ``None`` when there is none.
 
     The border counts as a screen when most of its pixels share one strongly saturated,
-    green- or blue-dominant chroma.
+    green- or blue-dominant chroma. A coloured frame around an ordinary photo (a green
+    passe-partout, a blue letterbox) has such a border too, so with ``require_backdrop``
+    the key colour must also be the photo's background, not a ring around it:
+
+    * it must continue inward: on every ring of pixels between the border strip and
+      ``depth`` of the short side from the edge, at least ``min_inner`` of the pixels
+      are key-coloured. A subject in front of a screen covers part of each ring and
+      leaves screen beside it; a frame gives way to a picture with no key colour in it;
+    * the pixels that are not key-coloured must not fill an axis-aligned rectangle
+      that touches no edge (a picture inside a frame of any width).
+
+    Measured on the 12 alphamatting photos composited over green and blue screens (as in
+    ``benchmarks/chroma.py``), every ring up to a quarter of the short side keeps at least
+    0.29 key colour; inside a frame the share drops to 0. Of the 136 evaluation photos
+    (people and alphamatting) framed 10, 25 or 50 px wide in green or blue, 627 of 816
+    passed the border test alone and 5 pass both: photos whose own background is the
+    frame's colour (a lawn, a blue stage). The screens found are the same as before.
 
     Parameters
     ----------
     image : ndarray
-        RGB photo (uint8 or float in [0, 1]).
+        RGB photo (uint8, uint16 or float; see :func:`alphacut.imageops.as_float_rgb`).
     border : float
         Width of the border strip as a fraction of the short side.
     min_coverage : float
         Fraction of border pixels that must match the key for it to count as a screen.
+    require_backdrop : bool
+        Also require the key colour to be the photo's background (see above). Off, the
+        border alone decides: for keying a photo the caller knows to be a screen shot.
+    depth : float
+        How far inward, as a fraction of the short side, the key colour must continue.
+    min_inner : float
+        The share of key-coloured pixels each ring up to ``depth`` needs.
 
     Returns
     -------
@@ -68,13 +97,23 @@ def estimate_key_color(
     >>> green = np.zeros((64, 64, 3), np.uint8); green[..., 1] = 200
     >>> [round(c, 2) for c in estimate_key_color(green)]
     [0.0, 0.78, 0.0]
+    >>> framed = np.full((64, 64, 3), 128, np.uint8); framed[:4], framed[-4:] = 0, 0
+    >>> framed[:, :4, 1], framed[:, -4:, 1] = 200, 200
+    >>> framed[:4, :, 1], framed[-4:, :, 1] = 200, 200
+    >>> estimate_key_color(framed) is None  # a green frame around a grey picture
+    True
     """
     array = np.asarray(image)
+    if array.ndim == 2:
+        array = array[..., None]
+    # One scale for the whole photo: a border strip converted on its own would read a
+    # dark 0..255 float border as a bright 0..1 one.
+    scale = full_scale(array[..., :3])
     width = max(1, int(round(border * min(array.shape[:2]))))
     # Only the border is looked at: convert just that, not the whole photo; and a sample of
     # ~20000 of its pixels decides as well as all of them, for a fraction of the median.
-    strip = _border(array if array.ndim == 3 else array[..., None], width)
-    pixels = as_float_rgb(strip[:: max(1, len(strip) // 20_000)][None])[0]
+    strip = _border(array, width)
+    pixels = as_float_rgb(strip[:: max(1, len(strip) // 20_000)][None], scale=scale)[0]
     key = np.median(pixels, axis=0)
     chroma = _chroma(pixels)
     key_chroma = _chroma(key)
@@ -86,7 +125,77 @@ def estimate_key_color(
     distance = np.linalg.norm(chroma - key_chroma, axis=1)
     if np.mean(distance < 0.4 * saturation) < min_coverage:
         return None
+    if require_backdrop and not _is_backdrop(
+        array, scale, key_chroma, 0.4 * saturation, start=border, depth=depth, min_inner=min_inner
+    ):
+        return None
     return tuple(float(c) for c in key)
+
+
+# The backdrop test looks at a copy about this many pixels across its short side: enough
+# to resolve rings 1/40 of the short side apart, and cheap on any photo.
+_THUMB_SIDE = 160
+
+
+def _is_backdrop(
+    array: np.ndarray,
+    scale: float,
+    key_chroma: np.ndarray,
+    radius: float,
+    *,
+    start: float,
+    depth: float,
+    min_inner: float,
+) -> bool:
+    """Whether the key colour (chroma within ``radius`` of ``key_chroma``) is the photo's
+    background rather than a frame around it; see :func:`estimate_key_color`."""
+    step = max(1, min(array.shape[:2]) // _THUMB_SIDE)
+    # Every step-th pixel: an area-averaged copy would cost a pass over the whole photo,
+    # more than the rest of the test on a 12-megapixel one.
+    thumb = as_float_rgb(array[::step, ::step], scale=scale)
+    height, width = thumb.shape[:2]
+    short = min(height, width)
+    if short < 8:
+        return True  # too small to hold rings: the border has decided
+    offset = _chroma(thumb) - key_chroma
+    is_key = cv2.magnitude(offset[..., 0], offset[..., 1]) < radius
+
+    # Rings of equal distance to the nearest edge, in groups 1/40 of the short side deep.
+    rows = np.minimum(np.arange(height), np.arange(height)[::-1])
+    cols = np.minimum(np.arange(width), np.arange(width)[::-1])
+    ring = np.minimum(rows[:, None], cols[None, :])
+    group = max(1, round(short / 40))
+    first, last = int(np.ceil(start * short)), int(depth * short)
+    if last > first:
+        index = (ring // group).ravel()
+        total = np.bincount(index)
+        keyed = np.bincount(index, weights=is_key.ravel(), minlength=total.size)
+        groups = slice(first // group, max(last // group, first // group + 1))
+        share = keyed[groups] / np.maximum(total[groups], 1)
+        if share.size and share.min() < min_inner:
+            return False
+
+    # A picture inside a frame is a rectangle of non-key colour that touches no edge: the
+    # key fills everything around it, and its sides are straight lines of non-key pixels
+    # (a subject's box touches the subject at a few points only). The picture may hold
+    # the key colour itself, even along its sides (a blue shirt at the bottom of a photo
+    # in a blue frame), so the sides need to be non-key along 3/4 of their length on
+    # average. Specks of noise on the screen must not stretch the box: opened first.
+    picture = cv2.morphologyEx((~is_key).view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    ys, xs = np.flatnonzero(picture.any(axis=1)), np.flatnonzero(picture.any(axis=0))
+    if ys.size == 0:
+        return True  # all key colour: an empty screen
+    top, bottom, left, right = ys[0], ys[-1] + 1, xs[0], xs[-1] + 1
+    if top == 0 or left == 0 or bottom == height or right == width:
+        return True
+    inner = picture[top:bottom, left:right]
+    sides = (inner[:2], inner[-2:], inner[:, :2], inner[:, -2:])
+    straight = np.mean([side.mean() for side in sides])
+    box_area = (bottom - top) * (right - left)
+    outside = (np.count_nonzero(is_key) - np.count_nonzero(is_key[top:bottom, left:right])) / (
+        height * width - box_area
+    )
+    return not (straight > 0.75 and outside > 0.95)
 
 
 def _grid_fill(
@@ -336,7 +445,9 @@ def _known_background_alpha(
 
 def _resolve_key(rgb: np.ndarray, key_color) -> np.ndarray:
     if key_color is None:
-        estimated = estimate_key_color(rgb, min_coverage=0.5)
+        # The caller asked for keying: the border's colour is the key even where it does
+        # not pass for the photo's backdrop (a picture pasted onto a screen colour).
+        estimated = estimate_key_color(rgb, min_coverage=0.5, require_backdrop=False)
         if estimated is None:
             raise ValueError("no green or blue screen found along the image border; pass key_color")
         return np.asarray(estimated, np.float32)

@@ -109,6 +109,15 @@ def _solve_band(image: np.ndarray, trimap: np.ndarray, radius: int, epsilon: flo
     y0, y1 = max(ys.min() - grow, 0), min(ys.max() + grow + 1, trimap.shape[0])
     x0, x1 = max(xs.min() - grow, 0), min(xs.max() + grow + 1, trimap.shape[1])
     crop_unknown = unknown[y0:y1, x0:x1]
+    crop = trimap[y0:y1, x0:x1]
+    # With one side missing the answer is known without building the system: the
+    # Laplacian's rows sum to zero, so the constant of the side present solves it (or 0
+    # when nothing is known, as the solver below would give). A trimap that is all
+    # unknown, or unknown but for one side, is common on blank photos, and the system
+    # would be as large as the photo.
+    if not (crop >= 1).any() or not (crop <= 0).any():
+        alpha[unknown] = 1.0 if (crop >= 1).any() else 0.0
+        return alpha
     lap = matting_laplacian(image[y0:y1, x0:x1], crop_unknown, radius=radius, epsilon=epsilon)
     u = crop_unknown.ravel()
     rows = lap[u]

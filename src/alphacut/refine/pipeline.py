@@ -65,7 +65,8 @@ def refine(
         Solve the matting problem on the band; False keeps the coarse alpha there. With a
         trimap derived from ``alpha``, unknown pixels farther than the band width from
         definite foreground or from definite background keep the coarse alpha too (see
-        :func:`alphacut.refine.trimap.within_reach`).
+        :func:`alphacut.refine.trimap.within_reach`). On a photo of one flat colour
+        (spread under one 8-bit level) matting is skipped: there is no edge to find.
     feather_sigma : float
         Gaussian feathering of the band in pixels; 0 disables.
     decontaminate : bool
@@ -109,6 +110,12 @@ def refine(
     timings["trimap"] = time.perf_counter() - start
 
     start = time.perf_counter()
+    if matting and _is_flat(rgb):
+        # A photo of one flat colour has no edge for matting to find: the closed-form
+        # solution would only interpolate the trimap, at the cost of a solve as large as
+        # the unknown region (the whole photo, for an unsure coarse alpha). The coarse
+        # alpha is the answer.
+        matting = False
     if matting:
         result = estimate_alpha(rgb, tri)
         if trimap is None:
@@ -134,3 +141,15 @@ def refine(
     foreground = estimate_foreground(rgb, result) if decontaminate else rgb
     timings["foreground"] = time.perf_counter() - start
     return Refinement(result, foreground, tri, timings)
+
+
+# Colour spread (largest per-channel standard deviation) under which a photo is one flat
+# colour: one 8-bit level, the quantisation step.
+_FLAT_SPREAD = 1 / 255
+
+
+def _is_flat(rgb: np.ndarray) -> bool:
+    """Whether ``rgb`` (float HxWx3 in [0, 1]) is one flat colour, from ~100 k pixels."""
+    step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / 100_000)))
+    sample = rgb[::step, ::step].reshape(-1, rgb.shape[2])
+    return bool(sample.std(axis=0).max() < _FLAT_SPREAD)
