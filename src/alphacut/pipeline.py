@@ -20,6 +20,7 @@ from alphacut.methods.grabcut import (
     auto_rect,
     grabcut,
     hints_from_partial_subject,
+    hints_from_sure_alpha,
 )
 from alphacut.methods.neural import neural
 from alphacut.methods.person_detection import shows_person
@@ -146,6 +147,13 @@ def _check_neural(rgb: np.ndarray, alpha: np.ndarray, spec: ModelSpec, notes: li
     return "neural"
 
 
+def _inside_box(alpha: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
+    x, y, w, h = (int(v) for v in rect)
+    inside = np.zeros(alpha.shape, bool)
+    inside[max(0, y) : max(0, y + h), max(0, x) : max(0, x + w)] = True
+    return np.where(inside, alpha, 0.0).astype(np.float32)
+
+
 def remove_background(
     image: np.ndarray,
     method: str = "auto",
@@ -254,6 +262,15 @@ def remove_background(
         notes.append(f"neural: {spec.name} ran because {why}")
         if method == "auto":
             chosen = step("person check", lambda: _check_neural(rgb, alpha, spec, notes))
+        if chosen == "neural" and rect is not None and has_subject(alpha):
+            # Inside a user's box GrabCut settles what the model was unsure of: the box's
+            # frame is known background, which the whole-photo model never had.
+            seeds = hints_from_sure_alpha(alpha)
+            if hints is not None:
+                definite = (hints == FOREGROUND) | (hints == BACKGROUND)
+                seeds[definite] = hints[definite]
+            alpha = step("grabcut", lambda: grabcut(rgb, rect=rect, hints=seeds))
+            notes.append(f"box: GrabCut settled the edge inside the box from {spec.name}'s result")
     if chosen == "seeded grabcut":
         seeds = hints_from_partial_subject(alpha)
         if hints is not None:
@@ -266,6 +283,11 @@ def remove_background(
     elif chosen == "grabcut":
         alpha = step("grabcut", lambda: grabcut(rgb, rect=rect, hints=hints))
 
+    if rect is not None:
+        # The box's promise, whatever ran: nothing outside it is subject (GrabCut's soft
+        # edge band and the guided upsampling can otherwise spill a few pixels over it).
+        alpha = _inside_box(alpha, rect)
+
     if refine is None:
         # Asking for a refinement option (a band, a feather) is asking for refinement,
         # even on chroma, which is not refined by default.
@@ -276,6 +298,9 @@ def remove_background(
         definite_fg = definite_bg = None
         if hints is not None:
             definite_fg, definite_bg = hints == FOREGROUND, hints == BACKGROUND
+        if rect is not None:
+            outside = _inside_box(np.ones(alpha.shape, np.float32), rect) == 0
+            definite_bg = outside if definite_bg is None else definite_bg | outside
         if progress is not None:
             progress("refine")
         result = refine_edges(

@@ -1,11 +1,15 @@
+import time
+
 import numpy as np
 import pytest
 
 from alphacut.methods.grabcut import (
+    _dither_flat_colours,
     auto_rect,
     grabcut,
     hints_from_alpha,
     hints_from_partial_subject,
+    hints_from_sure_alpha,
 )
 
 
@@ -93,3 +97,123 @@ def test_partial_subject_hints_keep_nearby_background_probable():
     assert hints[75, 100] == 2  # rejected and within reach: probable background
     assert hints[20, 100] == 3  # rejected but far: GrabCut decides
     assert not (hints == 0).any(), "the hints never make definite background"
+
+
+def test_sure_alpha_hints_keep_only_the_sure_interior_definite():
+    alpha = np.zeros((600, 600), np.float32)
+    alpha[150:450, 150:450] = 1.0
+    alpha[150:450, 420:450] = 0.7  # an unsure strip on the right edge
+    hints = hints_from_sure_alpha(alpha)  # erodes by 1 % of 600: 3 pixels each way
+    assert hints[300, 300] == 1 and hints[10, 10] == 0
+    assert hints[300, 435] == 3, "unsure but above 0.5: probable foreground"
+    assert hints[300, 418] == 3, "the sure region is eroded away from the unsure strip"
+    assert hints[300, 451] == 2, "next to the edge: only probably background"
+    assert hints[300, 460] == 0
+
+
+# --- flat and degenerate input: bounded time, a documented answer -------------------------
+
+# Generous: each of these returns in well under a second; before the fix OpenCV's
+# max-flow ran for minutes on the uniform ones.
+SECONDS = 10.0
+
+COLOURS = [(255, 255, 255), (0, 0, 0), (255, 0, 0), (0, 200, 40), (37, 37, 37), (200, 30, 90)]
+
+
+def _timed(func, *args, **kwargs):
+    start = time.perf_counter()
+    result = func(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_uniform_photo_returns_promptly_with_no_subject(colour):
+    image = np.empty((480, 640, 3), np.uint8)
+    image[:] = colour
+    alpha, seconds = _timed(grabcut, image)
+    assert seconds < SECONDS, f"GrabCut took {seconds:.1f} s on a uniform {colour} photo"
+    assert alpha.shape == (480, 640) and alpha.dtype == np.float32
+    assert alpha.max() == 0.0, "a blank photo has no subject"
+
+
+def test_uniform_float_photo_and_a_box_give_no_subject_either():
+    image = np.full((480, 640, 3), 0.7, np.float32)
+    alpha, seconds = _timed(grabcut, image, rect=(100, 100, 300, 200))
+    assert seconds < SECONDS and alpha.max() == 0.0
+
+
+@pytest.mark.parametrize("kind", ["stray pixels", "one-level noise", "two flat halves"])
+def test_nearly_flat_photos_return_promptly(kind):
+    rng = np.random.default_rng(5)
+    image = np.full((480, 640, 3), 255, np.uint8)
+    if kind == "stray pixels":  # 1 pixel in 1000 one level off: hung before the fix
+        image[rng.random((480, 640)) < 0.001] = (254, 255, 255)
+    elif kind == "one-level noise":
+        image = (image - rng.integers(0, 2, image.shape)).astype(np.uint8)
+    else:  # not flat as a whole, but both regions hold the same two flat colours
+        image[:, 320:] = 0
+    alpha, seconds = _timed(grabcut, image)
+    assert seconds < SECONDS, f"GrabCut took {seconds:.1f} s on {kind}"
+    if kind != "two flat halves":
+        assert alpha.max() == 0.0
+
+
+def test_definite_foreground_hints_are_the_answer_on_a_uniform_photo():
+    image = np.full((120, 160, 3), 90, np.uint8)
+    hints = np.full((120, 160), 2, np.uint8)
+    hints[40:80, 60:100] = 1
+    hints[:5] = 0
+    alpha = grabcut(image, hints=hints)
+    assert alpha[50:70, 70:90].min() == 1.0
+    assert alpha[:30].max() == 0.0 and alpha[100:].max() == 0.0
+
+
+def test_a_box_exactly_around_a_flat_shape_keeps_the_box():
+    # Each side flat, in different colours: the box is the answer, without OpenCV.
+    image = np.full((120, 160, 3), 255, np.uint8)
+    image[30:90, 40:120] = (20, 40, 200)
+    alpha = grabcut(image, rect=(40, 30, 80, 60))
+    assert alpha[35:85, 45:115].min() > 0.99
+    assert alpha[:20].max() < 0.01 and alpha[:, :30].max() < 0.01
+
+
+@pytest.mark.parametrize("shape", [(1, 200), (200, 1), (2, 300), (1, 1), (2, 2), (3, 3)])
+@pytest.mark.parametrize("content", ["flat", "random"])
+def test_strips_and_tiny_photos_give_an_alpha(shape, content):
+    rng = np.random.default_rng(6)
+    image = (
+        rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+        if content == "random"
+        else np.full((*shape, 3), (255, 0, 0), np.uint8)
+    )
+    alpha, seconds = _timed(grabcut, image)
+    assert seconds < SECONDS
+    assert alpha.shape == shape and np.isfinite(alpha).all()
+    assert alpha.min() >= 0.0 and alpha.max() <= 1.0
+    if content == "flat":
+        assert alpha.max() == 0.0
+
+
+def test_auto_rect_spans_sides_too_short_for_a_border():
+    assert auto_rect((1, 200)) == (10, 0, 180, 1)
+    assert auto_rect((200, 2)) == (0, 10, 2, 180)
+
+
+def test_the_time_limit_stops_after_the_first_iteration(square_on_noise):
+    once = grabcut(square_on_noise, rect=(20, 20, 95, 80), iterations=1)
+    limited = grabcut(square_on_noise, rect=(20, 20, 95, 80), iterations=5, time_limit=0.0)
+    np.testing.assert_array_equal(once, limited)
+
+
+def test_only_crowded_colours_are_dithered():
+    rng = np.random.default_rng(7)
+    textured = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(_dither_flat_colours(textured, 0), textured)
+    backdrop = textured.copy()
+    backdrop[:, :40] = (255, 255, 255)
+    dithered = _dither_flat_colours(backdrop, 0)
+    np.testing.assert_array_equal(dithered[:, 40:], backdrop[:, 40:])
+    flat = dithered[:, :40].reshape(-1, 3).astype(int)
+    assert flat.std(axis=0).min() > 0.2, "the flat area must get a spread"
+    assert np.abs(flat - 255).max() <= 3, "...of a level or two, not a new colour"
+    np.testing.assert_array_equal(dithered, _dither_flat_colours(backdrop, 0))  # seeded

@@ -226,8 +226,9 @@ def _neural_in_box(
     cx0, cy0 = max(0, x0 - mx), max(0, y0 - my)
     cx1, cy1 = min(width, x1 + mx), min(height, y1 + my)
     crop = np.ascontiguousarray(rgb[cy0:cy1, cx0:cx1])
-    # A box already frames the subject: the context views are not needed.
-    probability = predict_probability(crop, loaded, flip=flip)
+    # The context views matter inside a box too: without them IS-Net takes a pot plant's
+    # leaves for background (IoU 0.22 on GT13; mean 0.873 -> 0.929 on the 12 photos).
+    probability = predict_probability(crop, loaded, flip=flip, inset=loaded.spec.tta_inset)
     probability = recentre(probability, loaded.spec.threshold)
     alpha = np.zeros((height, width), np.float32)
     alpha[cy0:cy1, cx0:cx1] = guided_upsample(crop, probability, gain=contrast)
