@@ -4,10 +4,17 @@ non-interactively like a script would, and dump what the test needs to check.
 Executed with ``JOB`` (the job file's path) already defined; see ``gimp_harness.run_job``.
 Writes ``result.json`` in the job's output folder even when something fails, so the test
 can show what went wrong; raising makes GIMP exit with status 64.
+
+A job file with ``"jobs"`` (a list of jobs, each with its own ``outdir``) runs them in turn
+in this one GIMP, each announced on stderr by a ``JOB_MARKER`` line so the test can tell
+whose output is whose; each job's ``result.json`` is written before the plug-in is called,
+so a call that never returns leaves a result saying so.
 """
 
 import json
 import os
+import sys
+import time
 import traceback
 
 import gi
@@ -17,6 +24,7 @@ gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp, Gio  # noqa: E402
 
 PROC_NAME = "python-fu-alphacut-remove-background"
+JOB_MARKER = "=== alphacut batch job: "
 
 
 def read_bytes(drawable, fmt):
@@ -35,6 +43,11 @@ def layer_info(layer):
         "has_alpha": layer.has_alpha(),
         "has_mask": layer.get_mask() is not None,
     }
+
+
+def write_result(out, result):
+    with open(os.path.join(out, "result.json"), "w") as f:
+        json.dump(result, f, indent=2)
 
 
 def run_job(job):
@@ -89,7 +102,11 @@ def run_job(job):
         config.set_core_object_array("drawables", [target])
         for name, value in job.get("args", {}).items():
             config.set_property(name, value)
+        # Written now: if the call never returns, the test still learns how far it got.
+        write_result(out, result)
+        start = time.perf_counter()
         values = procedure.run(config)
+        result["seconds"] = time.perf_counter() - start
         status = values.index(0)
         result["status"] = status.value_nick
         result["error"] = (
@@ -126,9 +143,11 @@ def run_job(job):
         result["stage"] = "done"
     except Exception:
         result["exception"] = traceback.format_exc()
-    with open(os.path.join(out, "result.json"), "w") as f:
-        json.dump(result, f, indent=2)
+    write_result(out, result)
 
 
 with open(JOB) as job_file:  # noqa: F821 - JOB is defined by the batch command
-    run_job(json.load(job_file))
+    JOB_SPEC = json.load(job_file)
+for one_job in JOB_SPEC.get("jobs", [JOB_SPEC]):
+    print(f"{JOB_MARKER}{os.path.basename(one_job['outdir'])}", file=sys.stderr, flush=True)
+    run_job(one_job)

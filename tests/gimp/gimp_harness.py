@@ -74,6 +74,7 @@ class Runner:
         *,
         env: dict[str, str] | None = None,
         ui: list[tuple[str, str]] | None = None,
+        timeout: float = TIMEOUT_S,
     ) -> subprocess.CompletedProcess:
         """Run Python ``code`` in a headless GIMP whose profile folder is ``config_dir``.
 
@@ -91,7 +92,8 @@ class Runner:
         if ui is not None:
             answers = [item for step in ui for item in step]
             argv = ["sh", str(self.scripts / UI_SCRIPT.name), *answers, "--", *argv]
-        return self.run(argv, env={"GIMP3_DIRECTORY": str(config_dir), **(env or {})})
+        env = {"GIMP3_DIRECTORY": str(config_dir), **(env or {})}
+        return self.run(argv, env=env, timeout=timeout)
 
 
 def _run(argv: list[str], env: dict | None, timeout: float) -> subprocess.CompletedProcess:
@@ -231,7 +233,65 @@ def run_job(
     result = json.loads(result_file.read_text())
     if "exception" in result:
         raise AssertionError(f"the GIMP batch failed at {result['stage']}:\n{result['exception']}")
+    if result["stage"] == "procedure" and "status" not in result:
+        raise AssertionError(f"the plug-in call did not return\n{log[-6000:]}")
     return JobResult(outdir, result, seconds, log)
+
+
+# gimp_batch.py's line before each job of a multi-job batch.
+JOB_MARKER = "=== alphacut batch job: "
+
+
+def run_jobs(
+    runner: Runner,
+    config_dir: Path,
+    outdir: Path,
+    jobs: dict[str, dict],
+    *,
+    timeout: float = TIMEOUT_S,
+) -> tuple[dict[str, JobResult | None], float]:
+    """Run several ``jobs`` ({name: job}) one after the other in a single GIMP, which
+    starts once for all of them; returns ({name: result}, GIMP's seconds).
+
+    Unlike ``run_job`` nothing is asserted here: a job whose plug-in call did not return
+    (GIMP killed after ``timeout``) has a result without ``status``, one never reached
+    has None. Each result's ``log`` is the part of GIMP's output printed while it ran.
+    """
+    outdir.mkdir(parents=True, exist_ok=True)
+    spec = {"outdir": str(outdir), "jobs": []}
+    for name, job in jobs.items():
+        (outdir / name).mkdir()
+        spec["jobs"].append({**job, "outdir": str(outdir / name)})
+    job_file = outdir / "jobs.json"
+    job_file.write_text(json.dumps(spec, indent=2))
+    start = time.perf_counter()
+    done = runner.batch(config_dir, batch_code(runner, job_file), timeout=timeout)
+    seconds = time.perf_counter() - start
+    # The plug-ins GIMP runs share its stdout and stderr; the markers go to stderr.
+    # What came before the first job (GIMP's start, the plug-ins' registration) goes with
+    # every job.
+    logs = {name: "" for name in jobs}
+    start_up, current = "", None
+    for line in done.stderr.splitlines(keepends=True):
+        if line.startswith(JOB_MARKER):
+            current = line[len(JOB_MARKER) :].strip()
+        elif current in logs:
+            logs[current] += line
+        elif current is None:
+            start_up += line
+    header = f"$ gimp (exit {done.returncode}, {seconds:.1f} s for {len(jobs)} jobs)\n"
+    results: dict[str, JobResult | None] = {}
+    for name in jobs:
+        result_file = outdir / name / "result.json"
+        if not result_file.is_file():
+            results[name] = None
+            continue
+        log = (
+            f"{header}[stderr at start-up]\n{start_up}\n[stderr while this job ran]\n"
+            f"{logs[name]}\n[stdout]\n{done.stdout}"
+        )
+        results[name] = JobResult(outdir / name, json.loads(result_file.read_text()), seconds, log)
+    return results, seconds
 
 
 def run_reference(runner: Runner, outdir: Path, *, env: dict | None = None) -> dict:

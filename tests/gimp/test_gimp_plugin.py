@@ -9,10 +9,11 @@ environment, so both use the same library versions).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
-from gimp_harness import GIMP_TIMES, JobResult, run_job, run_reference
+from gimp_harness import GIMP_TIMES, JobResult, run_job, run_jobs, run_reference
 from PIL import Image
 
 pytestmark = pytest.mark.gimp
@@ -393,3 +394,104 @@ def test_missing_model_offline_is_a_clean_pdb_error(
     assert "cannot download model 'u2netp'" in error
     assert "alphacut models download u2netp" in error
     assert not result["layers"][0]["has_mask"] and len(result["layers"]) == 1
+
+
+# Degenerate layers: whatever the plug-in makes of them, the user gets a result or one clean
+# line, never a traceback, and soon. All in one GIMP (run_jobs), so they cost one start-up.
+
+# The core promises every method within 10 s on a uniform 640x480 image; the plug-in's own
+# start (a Python process importing alphacut) adds well under a second here, so the user
+# gets the same promise.
+DEGENERATE_CALL_BOUND_S = 10
+# (layer, method): the ones that may be refused last, so a call that hangs costs only those
+# after it (they are then reported as not reached).
+DEGENERATE_CASES = {
+    "1x300": ("1x300", "auto"),
+    "300x1": ("300x1", "auto"),
+    "transparent": ("transparent", "auto"),
+    "grey": ("grey", "auto"),
+    "white-auto": ("white", "auto"),
+    "red-auto": ("red", "auto"),
+    "white-grabcut": ("white", "grabcut"),
+    "red-grabcut": ("red", "grabcut"),
+}
+
+
+def degenerate_layers(folder) -> dict[str, Path]:
+    """PNGs of degenerate layers: uniform colours, a line, nothing visible, grey."""
+    folder.mkdir(parents=True, exist_ok=True)
+    images = {
+        "white": Image.new("RGB", (640, 480), (255, 255, 255)),
+        "red": Image.new("RGB", (640, 480), (255, 0, 0)),
+        "1x300": Image.fromarray(np.linspace(0, 255, 300, dtype=np.uint8).reshape(300, 1)),
+        "300x1": Image.fromarray(np.linspace(0, 255, 300, dtype=np.uint8).reshape(1, 300)),
+        # An alpha channel and every pixel fully transparent.
+        "transparent": Image.new("RGBA", (640, 480), (0, 0, 0, 0)),
+        # A GRAY image in GIMP (not RGB): uniform mid grey.
+        "grey": Image.new("L", (640, 480), 128),
+    }
+    paths = {}
+    for name, image in images.items():
+        paths[name] = folder / f"{name}.png"
+        image.save(paths[name])
+    return paths
+
+
+@pytest.fixture(scope="module")
+def degenerate_runs(gimp, gimp_profile, tmp_path_factory) -> dict[str, JobResult | None]:
+    folder = tmp_path_factory.mktemp("degenerate")
+    layers = degenerate_layers(folder / "layers")
+    jobs = {
+        name: {"input": str(layers[layer]), "args": {"method": method}}
+        for name, (layer, method) in DEGENERATE_CASES.items()
+    }
+    # GIMP's start, then every call within its bound: past that, the hung call is reported.
+    timeout = 60 + DEGENERATE_CALL_BOUND_S * len(jobs)
+    results, seconds = run_jobs(gimp, gimp_profile, folder / "out", jobs, timeout=timeout)
+    GIMP_TIMES.append((f"degenerate layers ({len(jobs)} calls in one GIMP)", seconds))
+    return results
+
+
+def assert_clean_message(text: str, what: str, log: str) -> None:
+    assert "Traceback" not in text, f"a traceback in {what}:\n{text}\n{log}"
+    assert "\n" not in text.strip(), f"{what} is not one line: {text!r}"
+    # "SomeError:" is what the catch-all writes for an exception the plug-in did not expect.
+    assert "Error:" not in text, f"{what} shows an unexpected exception: {text!r}"
+
+
+@pytest.mark.parametrize("case", list(DEGENERATE_CASES))
+def test_degenerate_layer_gives_a_result_or_one_clean_line(degenerate_runs, case):
+    job = degenerate_runs[case]
+    assert job is not None, f"{case}: not reached (an earlier call hung past its bound?)"
+    result = job.result
+    assert "exception" not in result, f"failed at {result['stage']}:\n{result.get('exception')}"
+    assert "status" in result, (
+        f"{case}: the plug-in call never returned (GIMP stopped at the batch's time limit)\n"
+        f"{job.log}"
+    )
+    assert "Traceback" not in job.log, f"{case}: a traceback in GIMP's output\n{job.log}"
+    assert result["seconds"] <= DEGENERATE_CALL_BOUND_S, (
+        f"{case}: the plug-in call took {result['seconds']:.1f} s"
+    )
+    layer = result["layer_before"]
+    if case in ("1x300", "300x1"):
+        # The core refuses images under 8 px: the user must be told that, in one line.
+        assert result["status"] == "execution-error"
+        assert "too small" in result["error"]
+        assert f"{layer['width']}x{layer['height']}" in result["error"]
+    if case == "grey":
+        assert result["base_type"] == "gray"
+    if case == "transparent":
+        assert result["layer_before"]["has_alpha"]
+    if result["status"] == "success":
+        assert result["method_used"] in ("neural", "chroma", "grabcut")
+        if DEGENERATE_CASES[case][1] != "auto":
+            assert result["method_used"] == DEGENERATE_CASES[case][1]
+        assert "Traceback" not in result["notes"]
+        mask = job.raw("mask.raw", (layer["height"], layer["width"]))
+        assert mask.shape == (layer["height"], layer["width"])
+    else:
+        assert result["status"] == "execution-error", f"{result['status']}: {result['error']}"
+        assert_clean_message(result["error"], "the PDB error", job.log)
+        # Refused means untouched.
+        assert not result["layers"][0]["has_mask"] and len(result["layers"]) == 1
