@@ -175,7 +175,8 @@ def remove_background(
     Parameters
     ----------
     image : ndarray
-        HxWx3 RGB (uint8 or float in [0, 1]); HxWx4 (alpha ignored) and HxW grey also work.
+        HxWx3 RGB: uint8, uint16, or float in 0..1, 0..255 or 0..65535 (told apart by its
+        values; NaN or inf is refused); HxWx4 (alpha ignored) and HxW grey also work.
         Never modified.
     method : {"auto", "neural", "chroma", "grabcut"}
         ``"auto"`` keys a green/blue screen when the border is one, else runs the neural
