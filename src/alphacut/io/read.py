@@ -192,6 +192,15 @@ class _Decoder:
     def _fail(self, problem: str) -> ImageReadError:
         return ImageReadError(self.source, problem)
 
+    def _decoder_error(self, error: Exception, action: str) -> ImageReadError:
+        """One line for whatever Pillow raised while it opened or decoded the image: any
+        decoder failure but a bomb or a lack of memory means a damaged file."""
+        if isinstance(error, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+            return self._fail(_bomb(error))
+        if isinstance(error, MemoryError):
+            return self._fail(f"not enough memory to {action} this image")
+        return self._fail(f"corrupt or truncated image ({_first_line(error)})")
+
     def _open(self) -> ImageInfo:
         head = self.handle.read(64)
         self.handle.seek(0)
@@ -212,12 +221,8 @@ class _Decoder:
             if kind is not None:
                 raise self._fail(f"corrupt {kind} image (its header cannot be read)") from None
             raise self._fail(_not_an_image(head)) from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise self._fail(_bomb(error)) from None
-        except MemoryError:
-            raise self._fail("not enough memory to open this image") from None
-        except Exception as error:  # noqa: BLE001 - any decoder failure means a damaged file
-            raise self._fail(f"corrupt or truncated image ({_first_line(error)})") from None
+        except Exception as error:  # noqa: BLE001 - see _decoder_error
+            raise self._decoder_error(error, "open") from None
         if width == 0 or height == 0:
             raise self._fail(f"corrupt image (its header says {width}x{height} pixels)")
         self.image = image
@@ -280,12 +285,8 @@ class _Decoder:
                 image.load()
         except ImageReadError:
             raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise self._fail(_bomb(error)) from None
-        except MemoryError:
-            raise self._fail("not enough memory to decode this image") from None
-        except Exception as error:  # noqa: BLE001 - any decoder failure means a damaged file
-            raise self._fail(f"corrupt or truncated image ({_first_line(error)})") from None
+        except Exception as error:  # noqa: BLE001 - see _decoder_error
+            raise self._decoder_error(error, "decode") from None
         try:
             with _pil_warnings(self.source):
                 shown = ImageOps.exif_transpose(image)
