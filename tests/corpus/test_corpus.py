@@ -531,6 +531,11 @@ SIGNAL_AT = textwrap.dedent(
     import os, signal, sys
 
     when, signum = sys.argv[1], getattr(signal, sys.argv[2])
+    # As from a terminal: a test run started in the background inherits SIGINT ignored,
+    # which alphacut rightly keeps ignoring (as under nohup).
+    signal.signal(
+        signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+    )
     sys.argv = ["alphacut", *sys.argv[3:]]
     if when.startswith("import:"):
         import importlib.abc
@@ -632,6 +637,8 @@ def test_ctrl_c_in_a_batch_stops_it_with_one_line(tmp_path):
     process = subprocess.Popen(
         [*COMMAND, shoot, "-o", tmp_path / "out"],
         env=ENV,
+        # As from a terminal, even when this test run was started in the background.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
