@@ -320,6 +320,22 @@ def test_models_list_shows_every_spec_with_size_licence_and_cached_state(cache, 
     assert str(cache) in out
 
 
+def test_models_list_marks_the_model_a_plain_run_uses(cache, monkeypatch, capsys):
+    monkeypatch.delenv("ALPHACUT_MODEL")
+    assert _cli("list") == 0
+    out = capsys.readouterr().out
+    marked = [line.split()[0] for line in out.splitlines() if line.split()[1:2] == ["*"]]
+    assert marked == ["selfie"]
+    assert "* used when no --model is given: only the embedded person model" in out
+    cache.mkdir(parents=True)
+    (cache / "u2netp.onnx").write_bytes(b"present")
+    assert _cli("list") == 0
+    out = capsys.readouterr().out
+    marked = [line.split()[0] for line in out.splitlines() if line.split()[1:2] == ["*"]]
+    assert marked == ["u2netp"]
+    assert "the general model u2netp is installed" in out
+
+
 def test_models_download_and_path(server, cache, monkeypatch, capsys):
     monkeypatch.setitem(specs.MODEL_SPECS, "tiny", _spec(server.url("tiny.onnx")))
     assert _cli("path", "tiny") == 0

@@ -89,10 +89,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from alphacut.pipeline import choose_model
+
+    try:
+        # The model a run without --model would use: a general model once one is installed.
+        chosen, why = choose_model()
+    except ValueError as error:  # a broken config file: say so, mark the built-in model
+        chosen, why = DEFAULT_MODEL, str(error)
     rows = [("NAME", "SIZE", "LICENCE", "STATE", "GOOD FOR")]
     packages: dict[str, list[str]] = {}
     for spec in MODEL_SPECS.values():
-        name = spec.name + (" *" if spec.name == DEFAULT_MODEL else "")
+        name = spec.name + (" *" if spec.name == chosen else "")
         if spec.package:
             packages.setdefault(spec.package, []).append(spec.name)
             name += " †"
@@ -101,7 +108,8 @@ def _list(args: argparse.Namespace) -> int:
     for row in rows:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         print("  ".join(cells).rstrip())
-    print(f"\n* default. Cache: {download.cache_dir()} (ALPHACUT_HOME moves it).")
+    print(f"\n* used when no --model is given: {why}.")
+    print(f"Cache: {download.cache_dir()} (ALPHACUT_HOME moves it).")
     print("Download now: alphacut models download NAME; use: alphacut INPUT --model NAME")
     for package, names in packages.items():
         print(
