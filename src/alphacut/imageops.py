@@ -9,7 +9,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["as_float_rgb", "full_scale", "to_uint8", "pixel_dot", "resize", "short_side"]
+__all__ = [
+    "as_float_rgb",
+    "box_mask",
+    "full_scale",
+    "to_uint8",
+    "pixel_dot",
+    "resize",
+    "short_side",
+]
 
 # The ranges float and wide-integer pixels are stored in, smallest first: 0..1 (the
 # usual float convention), 0..255 (8-bit values kept as float) and 0..65535 (16-bit).
@@ -171,6 +179,20 @@ def pixel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ``np.einsum("hwc,hwc->hw", a, b)`` on multi-megapixel photos.
     """
     return cv2.transform(cv2.multiply(a, b), np.ones((1, a.shape[2]), np.float32))
+
+
+def box_mask(shape: tuple[int, ...], rect: tuple[int, int, int, int]) -> np.ndarray:
+    """Boolean HxW mask of the part of an ``(x, y, width, height)`` box inside the image.
+
+    Examples
+    --------
+    >>> box_mask((3, 4), (-1, 1, 3, 5)).astype(int).tolist()
+    [[0, 0, 0, 0], [1, 1, 0, 0], [1, 1, 0, 0]]
+    """
+    x, y, w, h = (int(v) for v in rect)
+    inside = np.zeros(shape[:2], bool)
+    inside[max(0, y) : max(0, y + h), max(0, x) : max(0, x + w)] = True
+    return inside
 
 
 def short_side(shape: tuple[int, ...]) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from alphacut.imageops import as_float_rgb
+from alphacut.imageops import as_float_rgb, box_mask
 from alphacut.matte import Matte
 from alphacut.methods.chroma import chroma_matte, estimate_key_color
 from alphacut.methods.grabcut import (
@@ -147,11 +147,12 @@ def _check_neural(rgb: np.ndarray, alpha: np.ndarray, spec: ModelSpec, notes: li
     return "neural"
 
 
-def _inside_box(alpha: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
-    x, y, w, h = (int(v) for v in rect)
-    inside = np.zeros(alpha.shape, bool)
-    inside[max(0, y) : max(0, y + h), max(0, x) : max(0, x + w)] = True
-    return np.where(inside, alpha, 0.0).astype(np.float32)
+def _with_strokes(seeds: np.ndarray, hints: np.ndarray | None) -> np.ndarray:
+    # The user's own definite strokes overrule a model's guesses.
+    if hints is not None:
+        definite = (hints == FOREGROUND) | (hints == BACKGROUND)
+        seeds[definite] = hints[definite]
+    return seeds
 
 
 def remove_background(
@@ -266,18 +267,11 @@ def remove_background(
         if chosen == "neural" and rect is not None and has_subject(alpha):
             # Inside a user's box GrabCut settles what the model was unsure of: the box's
             # frame is known background, which the whole-photo model never had.
-            seeds = hints_from_sure_alpha(alpha)
-            if hints is not None:
-                definite = (hints == FOREGROUND) | (hints == BACKGROUND)
-                seeds[definite] = hints[definite]
+            seeds = _with_strokes(hints_from_sure_alpha(alpha), hints)
             alpha = step("grabcut", lambda: grabcut(rgb, rect=rect, hints=seeds))
             notes.append(f"box: GrabCut settled the edge inside the box from {spec.name}'s result")
     if chosen == "seeded grabcut":
-        seeds = hints_from_partial_subject(alpha)
-        if hints is not None:
-            # The user's own definite strokes overrule the model's guesses.
-            definite = (hints == FOREGROUND) | (hints == BACKGROUND)
-            seeds[definite] = hints[definite]
+        seeds = _with_strokes(hints_from_partial_subject(alpha), hints)
         box = rect if rect is not None else auto_rect(rgb.shape)
         alpha = step("grabcut", lambda: grabcut(rgb, rect=box, hints=seeds))
         chosen = "grabcut"
@@ -287,7 +281,7 @@ def remove_background(
     if rect is not None:
         # The box's promise, whatever ran: nothing outside it is subject (GrabCut's soft
         # edge band and the guided upsampling can otherwise spill a few pixels over it).
-        alpha = _inside_box(alpha, rect)
+        alpha = np.where(box_mask(alpha.shape, rect), alpha, 0.0).astype(np.float32)
 
     if refine is None:
         # Asking for a refinement option (a band, a feather) is asking for refinement,
@@ -300,7 +294,7 @@ def remove_background(
         if hints is not None:
             definite_fg, definite_bg = hints == FOREGROUND, hints == BACKGROUND
         if rect is not None:
-            outside = _inside_box(np.ones(alpha.shape, np.float32), rect) == 0
+            outside = ~box_mask(alpha.shape, rect)
             definite_bg = outside if definite_bg is None else definite_bg | outside
         if progress is not None:
             progress("refine")

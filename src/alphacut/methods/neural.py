@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from alphacut.guided import guided_upsample
-from alphacut.imageops import as_float_rgb, resize
+from alphacut.imageops import as_float_rgb, box_mask, resize
 from alphacut.models import DEFAULT_MODEL, LoadedModel, ModelSpec, load_model
 from alphacut.models.session import run_batch
 
@@ -232,7 +232,5 @@ def _neural_in_box(
     probability = recentre(probability, loaded.spec.threshold)
     alpha = np.zeros((height, width), np.float32)
     alpha[cy0:cy1, cx0:cx1] = guided_upsample(crop, probability, gain=contrast)
-    outside = np.ones((height, width), bool)
-    outside[y0:y1, x0:x1] = False
-    alpha[outside] = 0.0
+    alpha[~box_mask(alpha.shape, rect)] = 0.0
     return alpha

@@ -74,12 +74,10 @@ def detector_scores(image: np.ndarray, *, device: str = "cpu") -> dict[str, floa
     scores = {}
     for name, path in DETECTORS.items():
         session = load_model(path, device=device).session
-        side = session.get_inputs()[0].shape[1]
-        batch = (_letterbox(rgb, side) * 2.0 - 1.0)[None]
-        outputs = dict(zip([o.name for o in session.get_outputs()], session.run(None, {
-            session.get_inputs()[0].name: batch.astype(np.float32)
-        }), strict=True))  # fmt: skip
-        best = float(np.clip(outputs["scores"].max(), -100.0, 100.0))
+        (tensor,) = session.get_inputs()
+        batch = (_letterbox(rgb, tensor.shape[1]) * 2.0 - 1.0)[None].astype(np.float32)
+        (raw,) = session.run(["scores"], {tensor.name: batch})
+        best = float(np.clip(raw.max(), -100.0, 100.0))
         scores[name] = float(1.0 / (1.0 + np.exp(-best)))
     return scores
 
