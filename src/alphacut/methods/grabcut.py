@@ -73,6 +73,13 @@ def hints_from_alpha(alpha: np.ndarray, *, unsure: float = 0.5) -> np.ndarray:
     return hints
 
 
+def _edge_margin(shape: tuple[int, ...]) -> np.ndarray:
+    # The erosion that keeps a sure region 1 % of the photo away from any edge, so that a
+    # model's slightly wrong outline is never made definite.
+    size = max(3, round(0.01 * max(shape[:2]))) | 1
+    return np.ones((size, size), np.uint8)
+
+
 def hints_from_partial_subject(
     alpha: np.ndarray, *, core: float = 0.9, clear: float = 0.01, reach: float = 0.05
 ) -> np.ndarray:
@@ -101,8 +108,7 @@ def hints_from_partial_subject(
     alpha = np.asarray(alpha, np.float32)
     longest = max(alpha.shape)
     found = (alpha > 0.5).astype(np.uint8)
-    erode = max(3, round(0.01 * longest)) | 1
-    sure = cv2.erode((alpha > core).astype(np.uint8), np.ones((erode, erode), np.uint8))
+    sure = cv2.erode((alpha > core).astype(np.uint8), _edge_margin(alpha.shape))
     grow = 2 * max(1, round(reach * longest)) + 1
     near = cv2.dilate(found, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
     hints = np.full(alpha.shape, PROBABLE_FOREGROUND, np.uint8)
@@ -355,9 +361,8 @@ def hints_from_sure_alpha(alpha: np.ndarray, *, sure: float = 0.95) -> np.ndarra
     (1, 0, 3, 2)
     """
     alpha = np.asarray(alpha, np.float32)
-    size = max(3, round(0.01 * max(alpha.shape))) | 1
-    kernel = np.ones((size, size), np.uint8)
-    hints = np.where(alpha >= 0.5, PROBABLE_FOREGROUND, PROBABLE_BACKGROUND).astype(np.uint8)
+    kernel = _edge_margin(alpha.shape)
+    hints = hints_from_alpha(alpha)
     hints[cv2.erode((alpha >= sure).astype(np.uint8), kernel).astype(bool)] = FOREGROUND
     hints[cv2.erode((alpha <= 1 - sure).astype(np.uint8), kernel).astype(bool)] = BACKGROUND
     return hints
