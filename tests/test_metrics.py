@@ -87,3 +87,25 @@ def test_truth_conversions():
     assert as_truth_alpha(rgb).shape == (2, 2)
     with pytest.raises(ValueError):
         as_truth_alpha(np.zeros((2, 2, 2, 2)))
+
+
+def test_edge_uncertainty_counts_the_unsure_part_of_the_outline():
+    import cv2
+
+    from alphacut.metrics import edge_uncertainty
+
+    hard = np.zeros((60, 60), np.float32)
+    hard[10:50, 10:50] = 1
+    assert edge_uncertainty(hard) == 0.0
+    assert edge_uncertainty(np.zeros((60, 60))) == 0.0  # no outline
+    assert edge_uncertainty(np.ones((60, 60))) == 0.0
+    # Blur only the left half of the square: about half the outline becomes unsure.
+    half = hard.copy()
+    half[:, :30] = cv2.GaussianBlur(hard, (0, 0), 6)[:, :30]
+    share = edge_uncertainty(half)
+    assert 0.3 < share < 0.7
+    # The outline examined is the final alpha's: a refined hard edge over an unsure
+    # coarse one still counts the coarse doubt.
+    assert edge_uncertainty(half, hard) == pytest.approx(edge_uncertainty(half, half), abs=0.1)
+    with pytest.raises(ValueError, match="differ in shape"):
+        edge_uncertainty(hard, hard[:10])

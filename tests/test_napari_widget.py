@@ -135,6 +135,8 @@ def test_auto_says_what_it_chose(viewer, qtbot):
     _run(qtbot, widget)
     assert widget.last_result.methods == ["chroma"]
     assert "uniform key colour" in widget.controls.status.value
+    assert "outline unsure: " in widget.controls.status.value
+    assert len(widget.last_result.edge_uncertainty) == 1
 
 
 def test_rerun_updates_the_same_layers(viewer, qtbot):

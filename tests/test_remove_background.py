@@ -14,6 +14,8 @@ def test_neural_on_a_person(person):
     assert matte.mask.dtype == bool
     np.testing.assert_array_equal(matte.mask, matte.alpha >= 0.5)
     assert "neural" in matte.timings and matte.provider == "CPUExecutionProvider"
+    # The astronaut's outline: a clean suit, but hair and a soft flag edge.
+    assert 0.0 < matte.edge_uncertainty < 0.8
     rgba = matte.rgba()
     assert rgba.dtype == np.uint8 and rgba.shape == (512, 512, 4)
     np.testing.assert_array_equal(person, original)  # never modified in place

@@ -31,6 +31,10 @@ class Matte:
         Why ``"auto"`` picked what it picked, and similar remarks for the user.
     provider : str or None
         The ONNX Runtime execution provider the neural model ran on, if it ran.
+    edge_uncertainty : float or None
+        Share of the outline where the method was unsure of its own alpha (see
+        :func:`alphacut.metrics.edge_uncertainty`): high on hair, fur, foliage and
+        half-recognised subjects, the cut-outs to check by eye.
     """
 
     alpha: np.ndarray
@@ -39,6 +43,7 @@ class Matte:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     provider: str | None = None
+    edge_uncertainty: float | None = None
 
     @property
     def mask(self) -> np.ndarray:

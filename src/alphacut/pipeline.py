@@ -24,6 +24,7 @@ from alphacut.methods.grabcut import (
 )
 from alphacut.methods.neural import neural
 from alphacut.methods.person_detection import shows_person
+from alphacut.metrics import edge_uncertainty
 from alphacut.models import DEFAULT_MODEL, MODEL_SPECS, ModelSpec, load_model
 
 __all__ = ["remove_background", "METHODS", "has_subject", "choose_model", "GENERAL_MODELS"]
@@ -300,6 +301,7 @@ def remove_background(
         # edge band and the guided upsampling can otherwise spill a few pixels over it).
         alpha = np.where(box_mask(alpha.shape, rect), alpha, 0.0).astype(np.float32)
 
+    coarse = alpha
     if refine is None:
         # Asking for a refinement option (a band, a feather) is asking for refinement,
         # even on chroma, which is not refined by default.
@@ -341,4 +343,5 @@ def remove_background(
         timings=timings,
         notes=notes,
         provider=provider,
+        edge_uncertainty=edge_uncertainty(coarse, alpha),
     )

@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -44,6 +45,7 @@ def test_person_photo_gives_rgba_with_soft_edge(tmp_path, photo):
     )
     assert result.returncode == 0, result.stderr
     assert "neural" in result.stderr and "CPUExecutionProvider" in result.stderr
+    assert re.search(r"outline \d+% unsure", result.stderr)
     cut = np.asarray(Image.open(out))
     assert cut.shape == (512, 512, 4)
     alpha = cut[..., 3]
@@ -128,6 +130,12 @@ def test_folder_default_output_and_glob(capsys, tmp_path, person):
         Image.fromarray(person[::2, ::2]).save(folder / name)
     assert run(capsys, folder, "--no-refine", "-q")[0] == 0
     assert sorted(p.name for p in (tmp_path / "shoot-cut").iterdir()) == ["one.png", "two.png"]
+    # Without -q the summary names the photos whose edges to check first, worst first.
+    code, lines = run(capsys, folder, "--no-refine", "--overwrite")
+    assert code == 0
+    (check,) = [line for line in lines if "edges to check first" in line]
+    shares = [int(share) for share in re.findall(r"\((\d+)%\)", check)]
+    assert len(shares) == 2 and shares == sorted(shares, reverse=True)
     assert run(capsys, folder / "*.jpg", "--no-refine", "-q", "--format", "webp")[0] == 0
     assert (folder / "one.cut.webp").exists() and (folder / "two.cut.webp").exists()
 

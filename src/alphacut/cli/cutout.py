@@ -428,6 +428,10 @@ def _shown(source: str) -> str:
     return "<stdin>" if source == "-" else display(source)
 
 
+# How many photos a batch's summary names as the first to check by eye.
+CHECK_FIRST = 5
+
+
 class _Report:
     """What the user is told. One photo: each line as it happens. A batch: a progress bar,
     then at the end the summary, the skipped outputs and the failures, each once."""
@@ -438,6 +442,7 @@ class _Report:
         self.failed: list[tuple[str, str]] = []
         self.skipped: list[str] = []
         self.warned: dict[str, list[str]] = {}
+        self.uncertain: list[tuple[float, str]] = []
         self.bar: Any = None
 
     def say(self, line: str) -> None:
@@ -476,6 +481,10 @@ class _Report:
         for note in notes:
             self.say(f"  {note}")
 
+    def edge(self, name: str, share: float | None) -> None:
+        if share is not None:
+            self.uncertain.append((share, name))
+
     def progress(self, total: int) -> None:
         if self.batch and not self.quiet and total > 1:
             from tqdm import tqdm
@@ -497,6 +506,10 @@ class _Report:
         if self.batch:
             if not self.quiet:
                 self.say(f"alphacut: {written} of {total} written")
+                worst = sorted(self.uncertain, reverse=True)[:CHECK_FIRST]
+                if len(self.uncertain) > 1 and worst[0][0] > 0:
+                    listed = ", ".join(f"{_shown(name)} ({share:.0%})" for share, name in worst)
+                    self.say(f"alphacut: edges to check first (outline unsure): {listed}")
             for message, names in self.warned.items():
                 more = f" (and {len(names) - 1} more)" if len(names) > 1 else ""
                 self.say(f"alphacut: warning: {_shown(names[0])}{more}: {message}")
@@ -667,8 +680,11 @@ def _cut_out(job: Job, args, options: dict, background, protect, report: _Report
                     where = "standard output" if output == "-" else display(output)
                     which = f" [frame {index + 1} of {frames}]" if frames > 1 else ""
                     line = f"{_shown(job.source)}{which} -> {where}"
+                    report.edge(job.source, matte.edge_uncertainty)
+                    unsure = matte.edge_uncertainty
+                    edge = f", outline {unsure:.0%} unsure" if unsure is not None else ""
                     report.done(
-                        f"{line} ({_describe(matte)}, {seconds:.2f} s)",
+                        f"{line} ({_describe(matte)}, {seconds:.2f} s{edge})",
                         [] if noted else matte.notes,
                     )
                     noted = True

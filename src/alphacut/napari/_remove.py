@@ -62,6 +62,8 @@ class RemoveResult:
     """The model asked for (``None``: the core's default)."""
     downloaded: bool = False
     """Whether the model was downloaded for this run."""
+    edge_uncertainty: list[float] = field(default_factory=list)
+    """Per frame: share of the outline where the method was unsure (``Matte``'s)."""
 
 
 class RemoveBackgroundWidget(JobOwner, Container):
@@ -316,6 +318,14 @@ def _status(result: RemoveResult) -> str:
         model = f" (model {result.model}{fetched})"
     refined = " + refinement" if result.refined else ""
     lines = [f"{used}{model}{refined}: {result.seconds:.2f} s", *result.notes]
+    if result.edge_uncertainty:
+        shares = result.edge_uncertainty
+        worst = int(np.argmax(shares))
+        where = f" (frame {worst + 1} of {len(shares)})" if len(shares) > 1 else ""
+        lines.append(
+            f"outline unsure: {shares[worst]:.0%}{where}; the higher, the more the edge "
+            "(hair, fur, leaves) is worth checking"
+        )
     spec = MODEL_SPECS.get(result.model or "")
     person_only = spec is None or spec.subject == "person"
     said = any("alphacut models" in note for note in result.notes)
@@ -341,6 +351,7 @@ def _remove_frames(
         methods: list[str] = []
         notes: list[str] = []
         steps: set[str] = set()
+        uncertainty: list[float] = []
 
         def step(name: str) -> None:
             steps.add(name)
@@ -357,13 +368,15 @@ def _remove_frames(
             mask[index] = matte.mask
             rgba[index] = matte.rgba()
             methods.append(matte.method)
+            if matte.edge_uncertainty is not None:
+                uncertainty.append(matte.edge_uncertainty)
             notes.extend(note for note in matte.notes if note not in notes)
             yield count
         seconds = time.perf_counter() - start
         refined = "refine" in steps
         return RemoveResult(
             source, alpha, mask, rgba, methods, seconds, notes, refined,
-            model=options.get("model"), downloaded=downloaded,
+            model=options.get("model"), downloaded=downloaded, edge_uncertainty=uncertainty,
         )  # fmt: skip
 
     return work
