@@ -50,6 +50,7 @@ def _alpha_table(cases) -> None:
 
     methods = {
         "ours: estimate_alpha": lambda img, tri: estimate_alpha(img, tri),
+        "ours: solver=infoflow": lambda img, tri: estimate_alpha(img, tri, solver="infoflow"),
         "pymatting estimate_alpha_cf": lambda img, tri: _quiet(estimate_alpha_cf, img / 255.0, tri),
     }
     scores = {(m, k): [] for m in methods for k in ("trimap1", "trimap2")}
@@ -71,15 +72,20 @@ def _alpha_table(cases) -> None:
             )
     print()
     print(f"summary over {len(cases)} photos")
-    header = f"{'method':<30} {'trimap':<8} {'mean SAD':>9} {'mean MSE':>9} {'median s':>9}"
+    header = (
+        f"{'method':<30} {'trimap':<8} {'mean SAD':>9} {'mean MSE':>9} {'median s':>9}"
+        f" {'SAD / pymatting':>16}"
+    )
     print(header)
     print("-" * len(header))
+    baseline = "pymatting estimate_alpha_cf"
     for key in ("trimap1", "trimap2"):
+        base = np.array(scores[baseline, key])[:, 0].mean()
         for name in methods:
             s = np.array(scores[name, key])
             print(
                 f"{name:<30} {key:<8} {s[:, 0].mean():>9.2f} {s[:, 1].mean():>9.4f} "
-                f"{np.median(seconds[name, key]):>9.2f}"
+                f"{np.median(seconds[name, key]):>9.2f} {s[:, 0].mean() / base:>16.3f}"
             )
     print()
 

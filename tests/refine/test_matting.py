@@ -119,3 +119,18 @@ def test_runtime_path_imports_neither_numba_nor_pymatting():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("max_pixels", [600_000, 2000])  # whole, and the coarse-to-fine path
+def test_infoflow_solver_recovers_ramp(max_pixels):
+    image, trimap, truth = _ramp(64, 128, margin=8)
+    alpha = estimate_alpha(image, trimap, solver="infoflow", snap=0, max_pixels=max_pixels)
+    unknown = trimap == 0.5
+    np.testing.assert_allclose(alpha[unknown], truth[unknown], atol=0.03)
+    assert np.all(alpha[trimap == 0] == 0) and np.all(alpha[trimap == 1] == 1)
+
+
+def test_unknown_solver_is_refused():
+    image, trimap, _ = _ramp()
+    with pytest.raises(ValueError, match="unknown solver 'magic'"):
+        estimate_alpha(image, trimap, solver="magic")
