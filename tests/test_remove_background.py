@@ -154,6 +154,32 @@ def test_auto_averages_the_general_model_with_the_person_model_on_a_person(
     np.testing.assert_allclose(matte.alpha, (general + selfie) / 2, atol=1e-6)
 
 
+def test_general_subjects_get_the_general_subject_refinement(general_model, person, monkeypatch):
+    from skimage.data import chelsea
+
+    import alphacut.refine
+    from alphacut.pipeline import GENERAL_SUBJECT_REFINEMENT
+
+    monkeypatch.delenv("ALPHACUT_MODEL")
+    seen = []
+    real_refine = alphacut.refine.refine
+
+    def recording_refine(*args, **kwargs):
+        seen.append(kwargs)
+        return real_refine(*args, **kwargs)
+
+    monkeypatch.setattr(alphacut.refine, "refine", recording_refine)
+    cat = chelsea()[::2, ::2]
+    remove_background(cat)  # the general model, no person: doubt, infoflow, no feather
+    assert GENERAL_SUBJECT_REFINEMENT.items() <= seen[-1].items()
+    remove_background(cat, band=8, solver="closed-form")  # the caller's options win
+    assert seen[-1]["solver"] == "closed-form" and seen[-1]["band"] == 8
+    remove_background(person)  # a person: averaged with the person model, plain refinement
+    assert "doubt_colours" not in seen[-1] and "solver" not in seen[-1]
+    remove_background(cat, model="selfie")  # the person model: plain refinement
+    assert "doubt_colours" not in seen[-1]
+
+
 def test_a_box_runs_the_model_on_the_box_only(person):
     box = (100, 20, 300, 300)
     matte = remove_background(person, method="neural", rect=box, refine=False)
