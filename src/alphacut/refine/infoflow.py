@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 
 from alphacut.refine._convert import as_trimap, read_float_rgb
-from alphacut.refine.matting import matting_laplacian
+from alphacut.refine.matting import _grown_box, _snap_ends, matting_laplacian
 
 if TYPE_CHECKING:
     import scipy.sparse
@@ -371,10 +371,7 @@ def estimate_alpha_infoflow(
     unknown = trimap == 0.5
     if not unknown.any():
         return alpha
-    ys, xs = np.nonzero(unknown)
-    grow = max(margin, 2 * local_radius)
-    y0, y1 = max(ys.min() - grow, 0), min(ys.max() + grow + 1, trimap.shape[0])
-    x0, x1 = max(xs.min() - grow, 0), min(xs.max() + grow + 1, trimap.shape[1])
+    y0, y1, x0, x1 = _grown_box(unknown, max(margin, 2 * local_radius))
     crop = trimap[y0:y1, x0:x1]
     # With one side absent the energy's minimum is the constant of the side present (every
     # flow is satisfied by a constant), or 0 when nothing is known: no system to build.
@@ -384,8 +381,7 @@ def estimate_alpha_infoflow(
         return alpha
     if ku_auto and ku_weight > 0:
         reach = 20
-        ky0, ky1 = max(ys.min() - reach, 0), min(ys.max() + reach + 1, trimap.shape[0])
-        kx0, kx1 = max(xs.min() - reach, 0), min(xs.max() + reach + 1, trimap.shape[1])
+        ky0, ky1, kx0, kx1 = _grown_box(unknown, reach)
         if _highly_transparent(rgb[ky0:ky1, kx0:kx1], trimap[ky0:ky1, kx0:kx1], reach):
             ku_weight = 0.0
     params = {
@@ -408,9 +404,5 @@ def estimate_alpha_infoflow(
     )
     solution = _solve(local + nonlocal_part, mixture, rhs, guess, tolerance, max_iterations)
     alpha[y0:y1, x0:x1][unknown[y0:y1, x0:x1]] = np.clip(solution, 0.0, 1.0)
-    if snap > 0:
-        inside = alpha[unknown]
-        inside[inside < snap] = 0.0
-        inside[inside > 1.0 - snap] = 1.0
-        alpha[unknown] = inside
-    return alpha
+    # Known pixels are exactly 0 or 1, so snapping the whole alpha snaps the band.
+    return _snap_ends(alpha, snap)

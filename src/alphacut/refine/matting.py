@@ -98,6 +98,27 @@ def matting_laplacian(
     return scipy.sparse.csr_matrix((values.ravel(), (rows, cols)), shape=(h * w, h * w))
 
 
+def _grown_box(mask: np.ndarray, grow: int) -> tuple[int, int, int, int]:
+    """``(y0, y1, x0, x1)``: the bounding box of ``mask``'s True pixels (there must be
+    some) grown by ``grow`` pixels on every side, clipped to the image."""
+    ys, xs = np.nonzero(mask)
+    height, width = mask.shape
+    return (
+        max(int(ys.min()) - grow, 0),
+        min(int(ys.max()) + grow + 1, height),
+        max(int(xs.min()) - grow, 0),
+        min(int(xs.max()) + grow + 1, width),
+    )
+
+
+def _snap_ends(alpha: np.ndarray, snap: float) -> np.ndarray:
+    """Set alpha within ``snap`` of 0 or 1 to 0 or 1, in place; 0 leaves it as it is."""
+    if snap > 0:
+        alpha[alpha < snap] = 0.0
+        alpha[alpha > 1.0 - snap] = 1.0
+    return alpha
+
+
 def _solve_band(image: np.ndarray, trimap: np.ndarray, radius: int, epsilon: float) -> np.ndarray:
     """Closed-form alpha (float64 HxW) with the trimap's known values as boundary conditions."""
     unknown = (trimap > 0) & (trimap < 1)
@@ -105,10 +126,7 @@ def _solve_band(image: np.ndarray, trimap: np.ndarray, radius: int, epsilon: flo
     if not unknown.any():
         return alpha
     # Only the band's bounding box, grown by one window either side, influences the solve.
-    ys, xs = np.nonzero(unknown)
-    grow = 2 * radius
-    y0, y1 = max(ys.min() - grow, 0), min(ys.max() + grow + 1, trimap.shape[0])
-    x0, x1 = max(xs.min() - grow, 0), min(xs.max() + grow + 1, trimap.shape[1])
+    y0, y1, x0, x1 = _grown_box(unknown, 2 * radius)
     crop_unknown = unknown[y0:y1, x0:x1]
     crop = trimap[y0:y1, x0:x1]
     # With one side missing the answer is known without building the system: the
@@ -299,7 +317,4 @@ def estimate_alpha(
         alpha = solve(rgb, trimap).astype(np.float32)
     else:
         alpha = _coarse_to_fine(rgb, trimap, scale, solve, radius, model_radius, model_epsilon)
-    if snap > 0:
-        alpha[alpha < snap] = 0.0
-        alpha[alpha > 1.0 - snap] = 1.0
-    return alpha
+    return _snap_ends(alpha, snap)

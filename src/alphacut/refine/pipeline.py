@@ -110,19 +110,15 @@ def refine(
         tri = make_trimap(coarse, thresholds=thresholds, band=band)
         if doubt_colours:
             tri[colour_doubt(rgb, tri)] = 0.5
-        # The user's strokes win over anything derived.
-        if definite_foreground is not None:
-            tri[np.asarray(definite_foreground, bool)] = 1.0
-        if definite_background is not None:
-            tri[np.asarray(definite_background, bool)] = 0.0
     else:
         tri = as_trimap(trimap)
         if tri.shape != coarse.shape:
             raise ValueError(f"trimap {tri.shape} and alpha {coarse.shape} differ in size")
-        if definite_foreground is not None:
-            tri[np.asarray(definite_foreground, bool)] = 1.0
-        if definite_background is not None:
-            tri[np.asarray(definite_background, bool)] = 0.0
+    # The user's strokes win over anything derived or drawn.
+    if definite_foreground is not None:
+        tri[np.asarray(definite_foreground, bool)] = 1.0
+    if definite_background is not None:
+        tri[np.asarray(definite_background, bool)] = 0.0
     unknown = tri == 0.5
     timings["trimap"] = time.perf_counter() - start
 
