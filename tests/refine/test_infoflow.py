@@ -8,24 +8,13 @@ import pytest
 from alphacut.refine import estimate_alpha
 from alphacut.refine.infoflow import _mixture_weights, estimate_alpha_infoflow
 
+from .ramps import two_colour_ramp
+
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-FG = np.array([0.9, 0.2, 0.1])
-BG = np.array([0.1, 0.3, 0.8])
-
-
-def _ramp(h=24, w=48, margin=3):
-    """Two colours mixed by a known linear alpha ramp, with a trimap pinning the ends."""
-    alpha = np.tile(np.clip((np.arange(w) - margin) / (w - 1 - 2 * margin), 0, 1), (h, 1))
-    image = alpha[..., None] * FG + (1 - alpha[..., None]) * BG
-    trimap = np.full((h, w), 0.5)
-    trimap[:, :margin] = 0
-    trimap[:, w - margin :] = 1
-    return image, trimap, alpha
 
 
 def test_recovers_linear_ramp():
-    image, trimap, truth = _ramp()
+    image, trimap, truth = two_colour_ramp()
     alpha = estimate_alpha_infoflow(image, trimap, snap=0)
     assert alpha.dtype == np.float32 and alpha.shape == truth.shape
     np.testing.assert_allclose(alpha, truth, atol=0.02)
@@ -42,14 +31,14 @@ def test_recovers_soft_disc_over_uneven_screen(green_screen):
 
 
 def test_known_pixels_keep_trimap_values():
-    image, trimap, _ = _ramp()
+    image, trimap, _ = two_colour_ramp()
     alpha = estimate_alpha_infoflow(image, trimap)
     assert np.all(alpha[trimap == 0] == 0) and np.all(alpha[trimap == 1] == 1)
     assert np.all((alpha >= 0) & (alpha <= 1))
 
 
 def test_snap_sets_near_certain_values():
-    image, trimap, truth = _ramp()
+    image, trimap, truth = two_colour_ramp()
     alpha = estimate_alpha_infoflow(image, trimap, snap=0.1)
     assert np.all(alpha[truth < 0.08] == 0) and np.all(alpha[truth > 0.92] == 1)
     middle = (truth > 0.15) & (truth < 0.85)
@@ -57,7 +46,7 @@ def test_snap_sets_near_certain_values():
 
 
 def test_uint8_inputs_match_float_inputs():
-    image, trimap, _ = _ramp()
+    image, trimap, _ = two_colour_ramp()
     image8 = np.round(image * 255).astype(np.uint8)
     trimap8 = np.select([trimap == 0, trimap == 1], [0, 255], 128).astype(np.uint8)
     np.testing.assert_allclose(
@@ -85,7 +74,7 @@ def test_identical_neighbours_get_equal_weights():
 
 
 def test_no_unknown_returns_trimap():
-    image, _, _ = _ramp()
+    image, _, _ = two_colour_ramp()
     trimap = np.zeros(image.shape[:2])
     trimap[:, 20:] = 1
     np.testing.assert_array_equal(estimate_alpha_infoflow(image, trimap), trimap)
@@ -118,7 +107,7 @@ def test_tiny_images_give_finite_alpha(shape):
 
 
 def test_iteration_cap_bounds_the_solve():
-    image, trimap, truth = _ramp(64, 96, margin=4)
+    image, trimap, truth = two_colour_ramp(64, 96, margin=4)
     alpha = estimate_alpha_infoflow(image, trimap, max_iterations=0, snap=0)
     # With no iterations the K-to-U estimate is returned, itself exact on two colours.
     assert np.all(np.isfinite(alpha))
@@ -126,7 +115,7 @@ def test_iteration_cap_bounds_the_solve():
 
 
 def test_shape_mismatch_raises():
-    image, trimap, _ = _ramp()
+    image, trimap, _ = two_colour_ramp()
     with pytest.raises(ValueError):
         estimate_alpha_infoflow(image, trimap[:-1])
 

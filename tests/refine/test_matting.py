@@ -4,29 +4,18 @@ import pytest
 from alphacut.refine import estimate_alpha
 from alphacut.refine.matting import matting_laplacian
 
-FG = np.array([0.9, 0.2, 0.1])
-BG = np.array([0.1, 0.3, 0.8])
-
-
-def _ramp(h=24, w=48, margin=3):
-    """Two colours mixed by a known linear alpha ramp, with a trimap pinning the ends."""
-    alpha = np.tile(np.clip((np.arange(w) - margin) / (w - 1 - 2 * margin), 0, 1), (h, 1))
-    image = alpha[..., None] * FG + (1 - alpha[..., None]) * BG
-    trimap = np.full((h, w), 0.5)
-    trimap[:, :margin] = 0
-    trimap[:, w - margin :] = 1
-    return image, trimap, alpha
+from .ramps import two_colour_ramp
 
 
 def test_recovers_linear_ramp():
-    image, trimap, truth = _ramp()
+    image, trimap, truth = two_colour_ramp()
     alpha = estimate_alpha(image, trimap, snap=0)
     assert alpha.dtype == np.float32 and alpha.shape == truth.shape
     np.testing.assert_allclose(alpha, truth, atol=0.01)
 
 
 def test_snap_sets_near_certain_values():
-    image, trimap, truth = _ramp()
+    image, trimap, truth = two_colour_ramp()
     alpha = estimate_alpha(image, trimap, snap=0.1)
     assert np.all(alpha[truth < 0.08] == 0) and np.all(alpha[truth > 0.92] == 1)
     middle = (truth > 0.15) & (truth < 0.85)
@@ -34,7 +23,7 @@ def test_snap_sets_near_certain_values():
 
 
 def test_uint8_inputs_match_float_inputs():
-    image, trimap, _ = _ramp()
+    image, trimap, _ = two_colour_ramp()
     image8 = np.round(image * 255).astype(np.uint8)
     trimap8 = np.select([trimap == 0, trimap == 1], [0, 255], 128).astype(np.uint8)
     np.testing.assert_allclose(
@@ -43,27 +32,27 @@ def test_uint8_inputs_match_float_inputs():
 
 
 def test_known_pixels_keep_trimap_values():
-    image, trimap, _ = _ramp()
+    image, trimap, _ = two_colour_ramp()
     alpha = estimate_alpha(image, trimap)
     assert np.all(alpha[trimap == 0] == 0) and np.all(alpha[trimap == 1] == 1)
 
 
 def test_coarse_to_fine_path_recovers_ramp():
-    image, trimap, truth = _ramp(64, 128, margin=8)
+    image, trimap, truth = two_colour_ramp(64, 128, margin=8)
     alpha = estimate_alpha(image, trimap, snap=0, max_pixels=2000)  # forces a coarse solve
     unknown = trimap == 0.5
     np.testing.assert_allclose(alpha[unknown], truth[unknown], atol=0.03)
 
 
 def test_no_unknown_returns_trimap():
-    image, _, _ = _ramp()
+    image, _, _ = two_colour_ramp()
     trimap = np.zeros(image.shape[:2])
     trimap[:, 20:] = 1
     np.testing.assert_array_equal(estimate_alpha(image, trimap), trimap)
 
 
 def test_shape_mismatch_raises():
-    image, trimap, _ = _ramp()
+    image, trimap, _ = two_colour_ramp()
     with pytest.raises(ValueError):
         estimate_alpha(image, trimap[:-1])
 
@@ -123,7 +112,7 @@ def test_runtime_path_imports_neither_numba_nor_pymatting():
 
 @pytest.mark.parametrize("max_pixels", [600_000, 2000])  # whole, and the coarse-to-fine path
 def test_infoflow_solver_recovers_ramp(max_pixels):
-    image, trimap, truth = _ramp(64, 128, margin=8)
+    image, trimap, truth = two_colour_ramp(64, 128, margin=8)
     alpha = estimate_alpha(image, trimap, solver="infoflow", snap=0, max_pixels=max_pixels)
     unknown = trimap == 0.5
     np.testing.assert_allclose(alpha[unknown], truth[unknown], atol=0.03)
@@ -131,6 +120,6 @@ def test_infoflow_solver_recovers_ramp(max_pixels):
 
 
 def test_unknown_solver_is_refused():
-    image, trimap, _ = _ramp()
+    image, trimap, _ = two_colour_ramp()
     with pytest.raises(ValueError, match="unknown solver 'magic'"):
         estimate_alpha(image, trimap, solver="magic")
