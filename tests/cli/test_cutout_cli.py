@@ -264,3 +264,17 @@ def test_batch_reports_each_problem_once_at_the_end(capsys, tmp_path, person):
         "alphacut: 1 failed:",
         f"  {folder / 'bad.png'}: not an image file (it is text)",
     ]
+
+
+def test_edges_to_check_name_the_frame_of_an_animation(capsys, tmp_path, person):
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    small = Image.fromarray(person[::2, ::2])
+    small.save(folder / "still.png")
+    small.save(folder / "clip.tif", save_all=True, append_images=[small.transpose(0)])
+    code, lines = run(capsys, folder, "--no-refine", "-o", tmp_path / "out")
+    assert code == 0
+    (check,) = [line for line in lines if "edges to check first" in line]
+    for frame in (1, 2):
+        assert f"clip.tif [frame {frame} of 2] (" in check
+    assert "still.png (" in check

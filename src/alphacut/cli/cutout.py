@@ -450,7 +450,7 @@ class _Report:
         self.failed: list[tuple[str, str]] = []
         self.skipped: list[str] = []
         self.warned: dict[str, list[str]] = {}
-        self.uncertain: list[tuple[float, str]] = []
+        self.uncertain: list[tuple[float, str]] = []  # (share, the photo as shown)
         self.bar: Any = None
 
     def say(self, line: str) -> None:
@@ -489,9 +489,10 @@ class _Report:
         for note in notes:
             self.say(f"  {note}")
 
-    def edge(self, name: str, share: float | None) -> None:
+    def edge(self, name: str, share: float | None, which: str = "") -> None:
+        """Note an outline's unsure share; ``which`` tells frames of one file apart."""
         if share is not None:
-            self.uncertain.append((share, name))
+            self.uncertain.append((share, f"{_shown(name)}{which}"))
 
     def progress(self, total: int) -> None:
         if self.batch and not self.quiet and total > 1:
@@ -516,7 +517,7 @@ class _Report:
                 self.say(f"alphacut: {written} of {total} written")
                 worst = sorted(self.uncertain, reverse=True)[:CHECK_FIRST]
                 if len(self.uncertain) > 1 and worst[0][0] > 0:
-                    listed = ", ".join(f"{_shown(name)} ({share:.0%})" for share, name in worst)
+                    listed = ", ".join(f"{shown} ({share:.0%})" for share, shown in worst)
                     self.say(f"alphacut: edges to check first (outline unsure): {listed}")
             for message, names in self.warned.items():
                 more = f" (and {len(names) - 1} more)" if len(names) > 1 else ""
@@ -688,7 +689,7 @@ def _cut_out(job: Job, args, options: dict, background, protect, report: _Report
                     where = "standard output" if output == "-" else display(output)
                     which = f" [frame {index + 1} of {frames}]" if frames > 1 else ""
                     line = f"{_shown(job.source)}{which} -> {where}"
-                    report.edge(job.source, matte.edge_uncertainty)
+                    report.edge(job.source, matte.edge_uncertainty, which)
                     unsure = matte.edge_uncertainty
                     edge = f", outline {unsure:.0%} unsure" if unsure is not None else ""
                     report.done(
