@@ -25,6 +25,17 @@ def test_transparency_is_kept(tmp_path, rgba, suffix):
     np.testing.assert_array_equal(back[..., 3], rgba[..., 3])
 
 
+@pytest.mark.parametrize("suffix", [".png", ".webp"])
+def test_visible_colours_are_lossless_and_transparent_ones_cleared(tmp_path, rgba, suffix):
+    rgba[..., 1] = np.arange(12, dtype=np.uint8) * 20
+    path = write_image(tmp_path / f"out{suffix}", rgba)
+    back = np.asarray(Image.open(path))
+    visible = rgba[..., 3] > 0
+    np.testing.assert_array_equal(back[visible], rgba[visible])
+    assert not back[~visible].any()
+    assert rgba[0, 0, 0] == 200  # the caller's array is left as it was
+
+
 def test_jpeg_flattens_onto_white_with_a_warning(tmp_path, rgba):
     with pytest.warns(UserWarning, match="JPEG cannot store transparency"):
         path = write_image(tmp_path / "out.jpg", rgba)
