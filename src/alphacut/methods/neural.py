@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from alphacut.guided import guided_upsample
-from alphacut.imageops import as_float_rgb, box_mask, resize
+from alphacut.imageops import box_mask, read_float_rgb, resize
 from alphacut.models import DEFAULT_MODEL, LoadedModel, ModelSpec, load_model
 from alphacut.models.session import run_batch
 
@@ -192,7 +192,7 @@ def neural(
     ((512, 512), True, True)
     """
     loaded = loaded or load_model(model, device=device)
-    rgb = as_float_rgb(image)
+    rgb = read_float_rgb(image)
     spec = loaded.spec
     flip = spec.tta_flip if flip is None else flip
     contrast = spec.contrast if contrast is None else contrast

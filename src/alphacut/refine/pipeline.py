@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from alphacut.refine._convert import as_alpha, as_float_rgb, as_trimap
+from alphacut.refine._convert import as_alpha, as_trimap, read_float_rgb
 from alphacut.refine.feather import feather
 from alphacut.refine.foreground import estimate_foreground
 from alphacut.refine.matting import estimate_alpha
@@ -100,7 +100,7 @@ def refine(
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    rgb = as_float_rgb(image)
+    rgb = read_float_rgb(image)  # read only: decontamination makes its own copy
     coarse = as_alpha(alpha)
     if rgb.shape[:2] != coarse.shape:
         raise ValueError(f"image {rgb.shape[:2]} and alpha {coarse.shape} differ in size")
@@ -152,7 +152,7 @@ def refine(
     timings["feather"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    foreground = estimate_foreground(rgb, result) if decontaminate else rgb
+    foreground = estimate_foreground(rgb, result) if decontaminate else rgb.copy()
     timings["foreground"] = time.perf_counter() - start
     return Refinement(result, foreground, tri, timings)
 
