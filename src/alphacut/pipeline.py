@@ -334,8 +334,14 @@ def remove_background(
             progress("refine")
         defaults = GENERAL_SUBJECT_REFINEMENT if general_subject and chosen == "neural" else {}
         options = {**defaults, **refine_options}
+        # rgb is this function's own copy and is not read again: the colours go into it.
         result = refine_edges(
-            rgb, alpha, definite_foreground=definite_fg, definite_background=definite_bg, **options
+            rgb,
+            alpha,
+            definite_foreground=definite_fg,
+            definite_background=definite_bg,
+            overwrite_image=True,
+            **options,
         )
         alpha = result.alpha
         if foreground is None or refine_options.get("decontaminate", True):

@@ -49,3 +49,13 @@ def test_uint8_input_and_shape_check():
     assert fg8.shape == image.shape
     with pytest.raises(ValueError):
         estimate_foreground(image, alpha[:-1])
+
+
+def test_writing_into_the_photo_itself_gives_the_same_result():
+    rng = np.random.default_rng(1)
+    image = rng.random((70, 50, 3)).astype(np.float32)
+    alpha = np.clip(rng.random((70, 50)) * 1.4 - 0.2, 0, 1)
+    expected = estimate_foreground(image, alpha, tile=9)
+    result = estimate_foreground(image, alpha, tile=9, out=image)
+    assert result is image
+    np.testing.assert_array_equal(result, expected)

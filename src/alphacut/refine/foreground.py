@@ -82,6 +82,7 @@ def estimate_foreground(
     *,
     sizes: tuple[int, int] = (91, 7),
     tile: int = 128,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Estimate the decontaminated foreground colours of ``image`` given its ``alpha``.
 
@@ -96,6 +97,10 @@ def estimate_foreground(
     tile : int
         Side of the square tiles the narrow pass works in; only tiles holding partial alpha
         are processed, which bounds time and memory by the edge, not the photo.
+    out : ndarray, optional
+        float32 HxWx3 array to write the result into; it may be ``image`` itself (a float32
+        photo in [0, 1]), which saves a copy of the photo: 576 MB at 48 megapixels.
+        Default: a new array.
 
     Returns
     -------
@@ -118,7 +123,10 @@ def estimate_foreground(
         raise ValueError(f"image {rgb.shape[:2]} and alpha {alpha.shape} differ in size")
     wide, narrow = (int(s) | 1 for s in sizes)  # odd boxes stay centred on the pixel
     h, w = alpha.shape
-    out = rgb.copy()
+    if out is None:
+        out = rgb.copy()
+    elif out is not rgb:
+        out[...] = rgb
 
     # Wide pass. Its means are box averages over ~90 px, smooth enough to compute on a grid
     # of wide/15-pixel cells and interpolate back: 200x fewer operations on a 12 MP photo.
@@ -136,6 +144,8 @@ def estimate_foreground(
     # reaches, from the untouched photo, so the result equals one pass over the photo.
     tile = max(int(tile), 1)
     halo = narrow // 2 + 1
+    # Results are kept until every tile has read its halo, so that ``out`` may be the photo.
+    results = []
     for top, left in _tiles_with_partial_alpha(alpha, tile):
         bottom, right = min(top + tile, h), min(left + tile, w)
         lo, hi = max(top - halo, 0), min(bottom + halo, h)
@@ -149,7 +159,9 @@ def estimate_foreground(
             borderMode=cv2.BORDER_REPLICATE,
         )
         result = _narrow_pass(rgb[lo:hi, start:stop], alpha[lo:hi, start:stop], means, narrow)
-        out[top:bottom, left:right] = result[top - lo : bottom - lo, left - start : right - start]
+        results.append((top, left, result[top - lo : bottom - lo, left - start : right - start]))
+    for top, left, result in results:
+        out[top : top + result.shape[0], left : left + result.shape[1]] = result
     return out
 
 

@@ -202,8 +202,6 @@ def _coarse_to_fine(
     model_radius: int,
     model_epsilon: float,
 ) -> np.ndarray:
-    from scipy.ndimage import map_coordinates
-
     h, w = trimap.shape
     size = (max(round(w * scale), 2 * radius + 2), max(round(h * scale), 2 * radius + 2))
     small_image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
@@ -219,15 +217,31 @@ def _coarse_to_fine(
     # Pixel centres of the full image in the coarse image's pixel coordinates.
     cys = (ys + 0.5) * (size[1] / h) - 0.5
     cxs = (xs + 0.5) * (size[0] / w) - 0.5
-    coords = np.stack([cys, cxs])
+    local = _bilinear_at(coeffs, cys, cxs)
     del cys, cxs
-    colours = image[ys, xs]
-    value = np.zeros(ys.size, np.float32)
-    for c in range(3):
-        value += map_coordinates(coeffs[..., c], coords, order=1, mode="nearest") * colours[:, c]
-    value += map_coordinates(coeffs[..., 3], coords, order=1, mode="nearest")
+    value = np.einsum("nc,nc->n", local[:, :3], image[ys, xs]) + local[:, 3]
     alpha[ys, xs] = np.clip(value, 0.0, 1.0)
     return alpha
+
+
+def _bilinear_at(grid: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Bilinear samples (NxC) of an HxWxC ``grid`` at points ``(ys, xs)``, edges clamped.
+
+    What ``scipy.ndimage.map_coordinates(order=1, mode="nearest")`` computes per channel,
+    without importing scipy.ndimage (0.3 s at every start of the CLI).
+    """
+    height, width = grid.shape[:2]
+    ys = np.clip(ys, 0, height - 1)
+    xs = np.clip(xs, 0, width - 1)
+    y0 = np.minimum(ys.astype(np.int64), max(height - 2, 0))
+    x0 = np.minimum(xs.astype(np.int64), max(width - 2, 0))
+    y1 = np.minimum(y0 + 1, height - 1)
+    x1 = np.minimum(x0 + 1, width - 1)
+    wy = (ys - y0).astype(np.float32)[:, None]
+    wx = (xs - x0).astype(np.float32)[:, None]
+    top = grid[y0, x0] * (1 - wx) + grid[y0, x1] * wx
+    bottom = grid[y1, x0] * (1 - wx) + grid[y1, x1] * wx
+    return top * (1 - wy) + bottom * wy
 
 
 def estimate_alpha(
