@@ -18,7 +18,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from alphacut.refine._convert import as_alpha, read_float_rgb
+from alphacut.refine._convert import read_alpha, read_float_rgb
 
 __all__ = ["estimate_foreground"]
 
@@ -118,7 +118,7 @@ def estimate_foreground(
     True
     """
     rgb = read_float_rgb(image)
-    alpha = as_alpha(alpha)
+    alpha = read_alpha(alpha)
     if rgb.shape[:2] != alpha.shape:
         raise ValueError(f"image {rgb.shape[:2]} and alpha {alpha.shape} differ in size")
     wide, narrow = (int(s) | 1 for s in sizes)  # odd boxes stay centred on the pixel

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from alphacut.refine._convert import as_alpha, as_trimap, read_float_rgb
+from alphacut.refine._convert import as_trimap, read_alpha, read_float_rgb
 from alphacut.refine.feather import feather
 from alphacut.refine.foreground import estimate_foreground
 from alphacut.refine.matting import estimate_alpha
@@ -106,7 +106,7 @@ def refine(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     rgb = read_float_rgb(image)  # read only: decontamination makes its own copy
-    coarse = as_alpha(alpha)
+    coarse = read_alpha(alpha)
     if rgb.shape[:2] != coarse.shape:
         raise ValueError(f"image {rgb.shape[:2]} and alpha {coarse.shape} differ in size")
     if thresholds is None:

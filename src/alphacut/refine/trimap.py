@@ -21,7 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from alphacut.refine._convert import as_alpha, read_float_rgb
+from alphacut.refine._convert import read_alpha, read_float_rgb
 
 __all__ = ["make_trimap", "band_width", "within_reach", "colour_doubt"]
 
@@ -109,7 +109,7 @@ def make_trimap(
     >>> make_trimap(alpha)[0, 6:14].tolist()
     [0.0, 0.0, 0.0, 0.5, 0.5, 1.0, 1.0, 1.0]
     """
-    alpha = as_alpha(alpha)
+    alpha = read_alpha(alpha)
     lo, hi = thresholds
     if not 0 <= lo < hi <= 1:
         raise ValueError(f"thresholds must satisfy 0 <= low < high <= 1, got {thresholds}")
