@@ -3,8 +3,10 @@
 import hashlib
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -278,3 +280,215 @@ def test_edges_to_check_name_the_frame_of_an_animation(capsys, tmp_path, person)
     for frame in (1, 2):
         assert f"clip.tif [frame {frame} of 2] (" in check
     assert "still.png (" in check
+
+
+# --- --jobs: a batch in worker processes ---------------------------------------------------
+
+
+def _report_lines(lines: list[str]) -> list[str]:
+    """Stderr's lines less the progress bar's (timings) and the model's (thread counts)."""
+    return [
+        line
+        for line in lines
+        if not re.match(r"alphacut:\s+\d+%\|", line) and not line.startswith("alphacut: model ")
+    ]
+
+
+def test_jobs_2_writes_and_reports_as_jobs_1(capsys, tmp_path, person):
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    small = Image.fromarray(person[::4, ::4])
+    for k in range(4):
+        Image.fromarray(np.roll(person[::4, ::4], 9 * k, axis=1)).save(folder / f"p{k}.png")
+    small.save(folder / "clip.tif", save_all=True, append_images=[small.transpose(0)])
+    (folder / "bad.png").write_text("not an image")
+    (folder / "empty.jpg").write_bytes(b"")
+    runs = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"out{jobs}"
+        # JPEG: every photo warns that transparency is flattened, so the warning's names
+        # ("clip.tif (and 4 more)") show that warnings are replayed in input order.
+        code, lines = run(capsys, folder, "-o", out, "--no-refine", "--format", "jpg", "-j", jobs)
+        runs[jobs] = code, _report_lines(lines), {p.name: digest(p) for p in out.iterdir()}
+    assert runs[2] == runs[1]
+    code, lines, written = runs[1]
+    assert code == 1 and len(written) == 6, lines
+    assert lines[-3:] == [
+        "alphacut: 2 failed:",
+        f"  {folder / 'bad.png'}: not an image file (it is text)",
+        f"  {folder / 'empty.jpg'}: empty file (0 bytes)",
+    ]
+    assert any(
+        line.startswith(f"alphacut: warning: {folder / 'clip.tif'} (and 4 more): JPEG")
+        for line in lines
+    ), lines
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_jobs_must_be_a_positive_number(capsys, photo, value):
+    with pytest.raises(SystemExit) as caught:
+        main([str(photo), f"--jobs={value}"])
+    assert caught.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("alphacut: error: argument -j/--jobs: ")
+
+
+# Runs `alphacut ARGS` from a script whose top level also runs in each worker process (a
+# spawned worker imports the parent's main script as __mp_main__): the hook given to
+# jobs_script() then acts inside the workers only.
+JOBS_SCRIPT = """\
+import os, signal, sys, time
+
+import alphacut.cli.cutout as cutout
+import alphacut.io.write as write
+
+IN_WORKER = __name__ == "__mp_main__"
+{hook}
+if __name__ == "__main__":
+    # As from a terminal, even when this test run was started in the background.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    from alphacut.cli import main
+
+    sys.exit(main())
+"""
+
+
+def jobs_script(tmp_path: Path, hook: str, *args) -> tuple[subprocess.CompletedProcess, float]:
+    script = tmp_path / "alphacut_with_hook.py"
+    script.write_text(JOBS_SCRIPT.format(hook=hook))
+    start = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, script, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return result, time.monotonic() - start
+
+
+def small_batch(tmp_path: Path, person: np.ndarray, count: int = 4) -> Path:
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    for k in range(count):
+        Image.fromarray(np.roll(person[::4, ::4], 9 * k, axis=1)).save(folder / f"p{k}.png")
+    return folder
+
+
+def temporary_files(folder: Path) -> list[Path]:
+    return list(folder.rglob(".*.tmp"))
+
+
+# In a worker's first write, once its temporary file exists: Ctrl-C to the parent, as a
+# terminal sends it (the workers ignore theirs), and wait for the parent to stop us.
+CTRL_C_MID_WRITE = """\
+real_fsync = os.fsync
+
+def fsync(fd):
+    if IN_WORKER:
+        os.kill(os.getppid(), signal.SIGINT)
+        time.sleep(60)
+    return real_fsync(fd)
+
+write.os.fsync = fsync
+"""
+
+# The same, but the worker cannot act on SIGTERM: stuck in C with it blocked, as in a long
+# fsync on a slow disk. The parent kills it and removes its temporary file itself.
+CTRL_C_WHILE_WORKER_STUCK = """\
+import ctypes
+
+real_fsync = os.fsync
+
+def fsync(fd):
+    if IN_WORKER:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        os.kill(os.getppid(), signal.SIGINT)
+        ctypes.CDLL(None).sleep(60)
+    return real_fsync(fd)
+
+write.os.fsync = fsync
+"""
+
+
+@pytest.mark.parametrize("hook", [CTRL_C_MID_WRITE, CTRL_C_WHILE_WORKER_STUCK])
+def test_ctrl_c_in_a_parallel_batch_leaves_no_temporary_file(tmp_path, person, hook):
+    folder = small_batch(tmp_path, person)
+    out = tmp_path / "out"
+    result, seconds = jobs_script(tmp_path, hook, folder, "-o", out, "--no-refine", "-j", 2)
+    assert result.returncode == 130, result.stderr
+    assert result.stderr.splitlines()[-1] == "alphacut: interrupted", result.stderr
+    assert "Traceback" not in result.stderr and "failed" not in result.stderr
+    assert not temporary_files(tmp_path)
+    assert not out.exists() or not list(out.iterdir())  # each worker stopped in its first
+    assert seconds < 40, "the parent waited for the stopped workers' sleep to end"
+
+
+def test_ctrl_c_in_a_parallel_batch_stops_it_with_one_line(tmp_path, person):
+    # As tests/corpus does for the default run, with two workers asked for explicitly.
+    folder = small_batch(tmp_path, person, count=40)
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "alphacut", folder, "-o", out, "-j", "2"],
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 90
+    while not list(out.glob("*.png")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    lines = [line for line in stderr.decode().splitlines() if line.strip()]
+    assert process.returncode == 130, stderr
+    assert lines[-1] == "alphacut: interrupted"
+    assert not any("failed" in line or "written" in line or "Traceback" in line for line in lines)
+    assert not temporary_files(tmp_path)
+    for output in out.iterdir():
+        assert np.asarray(Image.open(output)).shape[-1] == 4  # whole, or not there at all
+
+
+def test_a_worker_that_dies_fails_its_photo_only(tmp_path, person):
+    # p1.png kills the worker cutting it out, as the kernel's out-of-memory killer would.
+    hook = """\
+real = cutout.remove_background
+
+def remove_background(image, **options):
+    if IN_WORKER and image[0, 0].tolist() == DEADLY:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(image, **options)
+
+cutout.remove_background = remove_background
+"""
+    folder = small_batch(tmp_path, person)
+    deadly = np.asarray(Image.open(folder / "p1.png"))[0, 0].tolist()
+    out = tmp_path / "out"
+    hook = f"DEADLY = {deadly}\n{hook}"
+    result, _ = jobs_script(tmp_path, hook, folder, "-o", out, "--no-refine", "-j", 2)
+    assert result.returncode == 1, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["p0.png", "p2.png", "p3.png"]
+    assert result.stderr.splitlines()[-2:] == [
+        "alphacut: 1 failed:",
+        f"  {folder / 'p1.png'}: the process cutting it out was killed (SIGKILL: out of memory?)",
+    ]
+
+
+def test_workers_that_cannot_start_leave_the_batch_to_this_process(tmp_path, person):
+    hook = """\
+import alphacut.cli._parallel as parallel
+
+def no_luck(shared, threads):
+    raise RuntimeError("no luck")
+
+if IN_WORKER:
+    parallel._prepare = no_luck
+"""
+    folder = small_batch(tmp_path, person)
+    out = tmp_path / "out"
+    result, _ = jobs_script(tmp_path, hook, folder, "-o", out, "--no-refine", "-j", 2)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == [f"p{k}.png" for k in range(4)]
+    assert (
+        "alphacut: warning: worker processes could not start (RuntimeError: no luck); "
+        "cutting out one photo at a time"
+    ) in result.stderr

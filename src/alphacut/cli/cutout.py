@@ -2,8 +2,9 @@
 
 The run has three stages, so that nothing is computed for a photo whose result could not
 be written: plan (inputs and output names), check (each input's header and frame count,
-each output's path), then cut out what is left. Every message is one line with names
-escaped; a batch reports its skipped and failed files once, at the end.
+each output's path), then cut out what is left: in this process, or for a batch with
+``--jobs`` above 1 in worker processes (:mod:`alphacut.cli._parallel`). Every message is
+one line with names escaped; a batch reports its skipped and failed files once, at the end.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import time
 import warnings
 from collections.abc import Generator
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,6 +40,10 @@ from alphacut.io import (
 from alphacut.io.paths import display, escape_text, folder_problem
 from alphacut.io.write import FORMATS, format_for
 from alphacut.pipeline import METHODS, remove_background
+
+if TYPE_CHECKING:
+    from alphacut.cli._parallel import Recorder
+    from alphacut.models import LoadedModel
 
 __all__ = ["build_parser", "run_cutout"]
 
@@ -114,6 +119,16 @@ def _band(text: str) -> float | int:
     return value if value < 1 else int(round(value))
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of photos, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"at least 1 photo at a time, got {value}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors in one line (the full usage is 12 lines that bury the error), with
     names escaped, and a word on file names that argparse took for options."""
@@ -182,6 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace existing outputs (regular files only)"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        metavar="N",
+        help=(
+            "photos of a batch cut out at once, each in a process with its own model session"
+            " (default: the CPU cores; 1 with a GPU); 1: one at a time, in this process"
+        ),
+    )
     from alphacut import __version__
 
     parser.add_argument("--version", action="version", version=f"alphacut {__version__}")
@@ -471,6 +496,12 @@ class _Report:
             # One photo: the line names what the problem is about, the input or the output.
             self.say(f"alphacut: error: {problem if output else f'{_shown(name)}: {problem}'}")
 
+    def failing(self, more: int) -> None:
+        """Show ``more`` failures on the bar than are listed yet: a parallel batch lists
+        its photos' failures at the end, in input order."""
+        if self.bar is not None:
+            self.bar.set_postfix(failed=len(self.failed) + more, refresh=False)
+
     def skip(self, output: str, problem: str) -> None:
         self.skipped.append(output)
         if not self.batch:
@@ -669,8 +700,14 @@ def _describe(matte) -> str:
     return f"{matte.method} on {matte.provider}" if matte.provider else matte.method
 
 
-def _cut_out(job: Job, args, options: dict, background, protect, report: _Report) -> bool:
-    """Cut out every frame of ``job`` that is to do; whether all went well."""
+def _cut_out(
+    job: Job, args, options: dict, background, protect, report: _Report | Recorder
+) -> bool:
+    """Cut out every frame of ``job`` that is to do; whether all went well.
+
+    ``report`` is the batch's, or in a worker process a :class:`Recorder` of what to tell
+    the parent's.
+    """
     frames = len(job.outputs)
     noted = False
     with warnings.catch_warnings(record=True) as caught:
@@ -793,30 +830,66 @@ def _run(argv: list[str]) -> int:
     for name, problem in problems:
         report.fail(name, problem)
     ready = _check(jobs, args, report)
+    loaded = None
+    preload = None
     if ready and args.method in ("auto", "neural"):
         # Load (and on first use download) once, up front: a missing or corrupt model is
         # one error, not one per photo, and the user learns where it runs before waiting.
         try:
             # The same choice remove_background makes; its session is then reused.
-            loaded = load_model(choose_model(model)[0], device=args.device)
+            preload = choose_model(model)[0]
+            loaded = load_model(preload, device=args.device)
         except ValueError as error:
             parser.error(str(error))
         except (KeyError, RuntimeError, OSError) as error:
             print(escape_text(f"alphacut: error: {_first_line(error)}"), file=sys.stderr)
             report.finish(0, len(jobs) + len(problems))  # what was found wrong before
             return 1
+    workers = min(_jobs_wanted(args.jobs, loaded), len(ready))
+    threads = 0
+    if workers > 1:
+        from alphacut.cli._parallel import threads_per_job
+
+        threads = threads_per_job(workers)
+    if loaded is not None:
         if report.batch and not args.quiet:
             # A batch reports where the model runs once, before the progress bar.
-            print(escape_text(f"alphacut: model {loaded.describe()}"), file=sys.stderr)
+            where = loaded.describe()
+            if workers > 1:
+                where = f"{replace(loaded, threads=threads).describe()} in each of {workers} jobs"
+            print(escape_text(f"alphacut: model {where}"), file=sys.stderr)
+        if workers > 1:
+            # Each worker loads its own: this process's copy would only hold memory.
+            from alphacut.models import clear_cache
+
+            loaded = None
+            clear_cache()
 
     protect = tuple(job.source for job in jobs if job.source != "-")
+    options = {**options, **refine_options}
     written = 0
     report.progress(sum(len(job.todo) for job in ready))
     try:
-        for job in ready:
-            written += _cut_out(
-                job, args, {**options, **refine_options}, background, protect, report
-            )
+        if workers > 1:
+            from alphacut.cli._parallel import Shared, cut_out_in_parallel
+
+            shared = Shared(args, options, background, protect, preload)
+            written = cut_out_in_parallel(ready, workers, threads, shared, report)
+        else:
+            for job in ready:
+                written += _cut_out(job, args, options, background, protect, report)
     finally:
         report.close()  # an interruption must not leave the bar half drawn
     return report.finish(written, len(jobs) + len(problems))
+
+
+def _jobs_wanted(jobs: int | None, loaded: LoadedModel | None) -> int:
+    """``--jobs``, else the CPU cores; else 1 when the model runs on a GPU, where each
+    worker's session would take its own share of the GPU's memory."""
+    if jobs is not None:
+        return jobs
+    if loaded is not None and loaded.provider != "CPUExecutionProvider":
+        return 1
+    from alphacut.cli._parallel import usable_cpus
+
+    return usable_cpus()

@@ -1,0 +1,506 @@
+"""A folder batch cut out in worker processes: ``alphacut FOLDER --jobs N``.
+
+Most of a photo's time is spent on one core (decoding, the edge refinement, encoding:
+NumPy and OpenCV calls one after the other), so a batch cuts out N photos at once, each
+worker a process of its own with its own model session, loaded once. The parent keeps the
+report: the progress bar advances as frames finish, and what each photo has to say
+(failures, warnings, unsure outlines) is replayed in input order once the batch is done,
+so the summary and the exit status are those of a batch run one photo at a time.
+
+Workers write their outputs themselves, atomically as :func:`alphacut.io.write_image`
+always does: a result never travels between processes, and each worker holds one photo at
+a time. A worker gets its next job only when it has finished the last, so the job of a
+worker that dies (out of memory, a crash in native code) is known: that photo fails, a
+new worker takes its place and the batch goes on.
+
+Signals: a terminal sends Ctrl-C (and a hang-up) to every process of its group; workers
+ignore both and leave them to the parent, which stops the workers with SIGTERM. A worker
+then removes the temporary file of a write in progress and exits; one that does not do so
+within :data:`WORKER_GRACE` seconds (stuck in a long C call) is killed, and the parent
+removes what it may have left.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+# Only the standard library at the top: a worker imports this module first, and must set
+# its thread counts before NumPy, OpenCV and ONNX Runtime load (see _worker).
+if TYPE_CHECKING:
+    import argparse
+    from multiprocessing.connection import Connection
+    from multiprocessing.context import SpawnContext
+    from multiprocessing.process import BaseProcess
+
+    import numpy as np
+
+    from alphacut.cli.cutout import Job, _Report
+
+__all__ = ["Recorder", "Shared", "cut_out_in_parallel", "threads_per_job", "usable_cpus"]
+
+# Seconds a stopping worker has to remove its temporary file and exit before it is killed:
+# well within the 2 s after which the parent itself leaves (alphacut.cli.GRACE).
+WORKER_GRACE = 1.0
+
+# Seconds a worker has to exit once the batch is done (it only has to shut down).
+WORKER_EXIT = 5.0
+
+# What a terminal sends to the whole process group: the parent's to handle, not a worker's.
+_GROUP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGHUP") if hasattr(signal, n))
+
+# Thread pools sized when their library loads: NumPy's BLAS and OpenMP, if used.
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def usable_cpus() -> int:
+    """The CPU cores this process may keep busy: the default number of jobs.
+
+    The smallest of the CPUs in its affinity mask, the container's CPU quota and the
+    physical cores, as :func:`alphacut.models.session.default_threads` counts them (but
+    without ``$ALPHACUT_THREADS``, which sets the threads of each process): more processes
+    than that only wait for each other, each holding a model session and a photo.
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
+    from alphacut.models.session import _cgroup_cpu_limit, _physical_cores
+
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    for limit in (_cgroup_cpu_limit(), _physical_cores()):
+        if limit:
+            cpus = min(cpus, limit)
+    return max(1, cpus)
+
+
+def threads_per_job(jobs: int) -> int:
+    """ONNX Runtime and OpenCV threads for each of ``jobs`` workers.
+
+    The cores shared out, so that N workers do not make N times as many threads as there
+    are cores (each would then wait for the others at every layer); ``$ALPHACUT_THREADS``,
+    when set, is the user's count for each process.
+
+    Parameters
+    ----------
+    jobs : int
+        How many workers run at once.
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
+    from alphacut.models.session import default_threads
+
+    if os.environ.get("ALPHACUT_THREADS", "").strip():
+        return default_threads()
+    return max(1, usable_cpus() // max(1, jobs))
+
+
+@dataclass
+class Shared:
+    """What every photo of a batch is cut out with; pickled once, sent to each worker.
+
+    Attributes
+    ----------
+    args : argparse.Namespace
+        The command line (output content, ``--overwrite``, the device, ...).
+    options : dict
+        The keyword arguments of :func:`alphacut.pipeline.remove_background`.
+    background : numpy.ndarray or None
+        The ``--bg-image``, read once.
+    protect : tuple of str
+        The inputs, never written.
+    preload : str, ModelSpec or None
+        The model each worker loads before its first photo, as the parent did.
+    """
+
+    args: argparse.Namespace
+    options: dict[str, Any]
+    background: np.ndarray | None
+    protect: tuple[str, ...]
+    preload: Any = None
+
+
+class Recorder:
+    """Stands in for the batch's report while a job is cut out: a finished frame is passed
+    on at once (the progress bar), the rest is kept to be replayed in input order.
+
+    Parameters
+    ----------
+    step : callable
+        Called once per finished frame.
+    """
+
+    def __init__(self, step: Callable[[], None]) -> None:
+        self.step = step
+        self.events: list[tuple[str, tuple, dict[str, Any]]] = []
+
+    def fail(self, *args: Any, **kwargs: Any) -> None:
+        self.events.append(("fail", args, kwargs))
+
+    def warn(self, *args: Any, **kwargs: Any) -> None:
+        self.events.append(("warn", args, kwargs))
+
+    def done(self, *args: Any, **kwargs: Any) -> None:
+        self.events.append(("done", args, kwargs))
+
+    def edge(self, *args: Any, **kwargs: Any) -> None:
+        self.events.append(("edge", args, kwargs))
+
+
+def _replay(events: list[tuple[str, tuple, dict[str, Any]]], report: _Report) -> None:
+    for name, args, kwargs in events:
+        getattr(report, name)(*args, **kwargs)
+
+
+# --- The worker ----------------------------------------------------------------------------
+
+
+def _leave(signum: int, frame: object) -> None:
+    """SIGTERM in a worker: the parent stops the batch. The handler runs between two
+    bytecodes, so the temporary file of a write in progress is registered or not yet
+    created: removing the registered ones leaves nothing behind."""
+    write = sys.modules.get("alphacut.io.write")
+    if write is not None:
+        write.remove_temporary_files()
+    os._exit(128 + signum)
+
+
+def _worker(conn: Connection, payload: bytes, threads: int) -> None:
+    """A worker process: cut out the jobs the parent sends until it closes the pipe."""
+    for signum in _GROUP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _leave)
+    # Before NumPy, OpenCV and ONNX Runtime load (unpickling the payload loads them).
+    os.environ["ALPHACUT_THREADS"] = str(threads)
+    for name in _THREAD_VARIABLES:
+        os.environ.setdefault(name, str(threads))
+    try:
+        try:
+            shared: Shared = pickle.loads(payload)
+            _prepare(shared, threads)
+            from alphacut.cli.cutout import _cut_out
+        except Exception as error:  # noqa: BLE001 - said by the parent, which carries on
+            conn.send(("failed", f"{type(error).__name__}: {error}".splitlines()[0]))
+            return
+        conn.send(("ready",))
+        while True:
+            try:
+                index, job = conn.recv()
+            except EOFError:
+                return  # the batch is done, or the parent is gone
+            recorder = Recorder(lambda: conn.send(("step",)))
+            ok = _cut_out(
+                job, shared.args, shared.options, shared.background, shared.protect, recorder
+            )
+            conn.send(("done", index, ok, recorder.events))
+    except OSError:
+        return  # the parent is gone (a broken pipe): nothing left to tell
+    finally:
+        conn.close()
+
+
+def _prepare(shared: Shared, threads: int) -> None:
+    """Size OpenCV's threads and load the model, before the first photo."""
+    import logging
+    import warnings
+
+    import cv2
+
+    cv2.setNumThreads(threads)
+    if shared.preload is None:
+        return
+    from alphacut.models import load_model
+
+    # The parent loaded it first and said what there was to say (a device that could not
+    # start, ...): once is enough. A failure here is each photo's to report.
+    logging.disable(logging.WARNING)
+    try:
+        with warnings.catch_warnings(), suppress(Exception):
+            warnings.simplefilter("ignore")
+            load_model(shared.preload, device=shared.args.device)
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+# --- The parent ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+    ready: bool = False
+    index: int | None = None  # the job it is cutting out
+
+
+@contextmanager
+def _group_signals_ignored() -> Iterator[None]:
+    """Start a worker with Ctrl-C ignored from its first instruction: an ignored signal
+    stays ignored across exec, while a handler does not (a Ctrl-C before the worker sets
+    its own would print a traceback). The parent's handlers are back a few milliseconds
+    later."""
+    previous = {}
+    try:
+        for signum in _GROUP_SIGNALS:
+            previous[signum] = signal.signal(signum, signal.SIG_IGN)
+    except ValueError:
+        pass  # not the main thread: no handler of ours to keep, none can be set
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+def _stopped(exitcode: int | None) -> str:
+    """Why a worker's photo failed, from how the worker ended."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = ": out of memory?" if name == "SIGKILL" else ""
+        return f"the process cutting it out was killed ({name}{hint})"
+    return f"the process cutting it out ended unexpectedly (exit status {exitcode})"
+
+
+class _Pool:
+    """The workers of one batch, and what their jobs came to."""
+
+    def __init__(self, ready: list[Job], threads: int, shared: Shared, report: _Report) -> None:
+        import multiprocessing
+
+        self.context: SpawnContext = multiprocessing.get_context("spawn")  # no fork: ORT threads
+        self.payload = pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
+        self.threads = threads
+        self.ready = ready
+        self.report = report
+        self.todo = deque(range(len(ready)))
+        self.results: list[tuple[bool, list] | None] = [None] * len(ready)
+        self.workers: list[_Worker] = []
+        self.problem: str | None = None  # why a worker could not start
+        self.failed = 0  # jobs failed so far: on the bar now, listed at the end
+
+    def start(self) -> None:
+        parent_end, child_end = self.context.Pipe()
+        process = self.context.Process(
+            target=_worker,
+            args=(child_end, self.payload, self.threads),
+            name="alphacut-worker",
+            daemon=True,
+        )
+        self.workers.append(_Worker(process, parent_end))  # an interruption now stops it too
+        with _group_signals_ignored():
+            process.start()
+        # Only the worker holds its end now: its exit reads here as the end of the pipe.
+        child_end.close()
+
+    def busy(self) -> bool:
+        return bool(self.todo) or any(w.index is not None for w in self.workers)
+
+    def finished(self, index: int, ok: bool, events: list) -> None:
+        self.results[index] = (ok, events)
+        if any(name == "fail" for name, _, _ in events):
+            self.failed += 1
+            self.report.failing(self.failed)
+
+    def dispatch(self) -> None:
+        """Give each idle worker the next job: one at a time, so a worker that dies is
+        known to have died on its photo, and holds one photo's memory."""
+        for worker in self.workers:
+            if worker.ready and worker.index is None and self.todo:
+                worker.index = self.todo.popleft()
+                try:
+                    worker.conn.send((worker.index, self.ready[worker.index]))
+                except OSError:
+                    # It died idle: the job never started. Its end is seen by wait().
+                    self.todo.appendleft(worker.index)
+                    worker.index = None
+
+    def receive(self) -> None:
+        """Wait for any worker to say something or end, and act on it."""
+        from multiprocessing.connection import wait
+
+        signalled = set(
+            wait([w.conn for w in self.workers] + [w.process.sentinel for w in self.workers])
+        )
+        for worker in [w for w in self.workers if {w.conn, w.process.sentinel} & signalled]:
+            try:
+                for message in _messages(worker):
+                    if message[0] == "step":
+                        self.report.step()
+                    elif message[0] == "done":
+                        worker.index = None
+                        self.finished(*message[1:])
+                    elif message[0] == "ready":
+                        worker.ready = True
+                    else:  # "failed": it could not start
+                        self.problem = message[1]
+                if worker.process.sentinel not in signalled:
+                    continue
+            except (EOFError, OSError):
+                pass  # its end of the pipe closed: it has ended
+            self.ended(worker)
+
+    def ended(self, worker: _Worker) -> None:
+        self.workers.remove(worker)
+        worker.conn.close()
+        worker.process.join(WORKER_EXIT)
+        if worker.index is not None:
+            problem = _stopped(worker.process.exitcode)
+            self.finished(
+                worker.index, False, [("fail", (self.ready[worker.index].source, problem), {})]
+            )
+        if worker.ready and self.todo:
+            self.start()  # one started before, so will this one
+        elif not worker.ready and self.problem is None:
+            self.problem = f"exit status {worker.process.exitcode}"
+
+    def close(self) -> None:
+        """The batch is done: close the pipes, so each worker leaves its loop, and wait."""
+        for worker in self.workers:
+            worker.conn.close()
+        deadline = time.monotonic() + WORKER_EXIT
+        for worker in self.workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+
+    def stop(self) -> None:
+        """The batch is interrupted: stop every worker, leaving no temporary file."""
+        for worker in self.workers:
+            if worker.process.pid is not None and worker.process.exitcode is None:
+                with suppress(OSError):
+                    worker.process.terminate()
+        deadline = time.monotonic() + WORKER_GRACE
+        for worker in self.workers:
+            worker.conn.close()
+            if worker.process.pid is None:
+                continue  # interrupted before it started
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                # Stuck in a C call (a slow disk's fsync, say), where no handler can run.
+                worker.process.kill()
+                worker.process.join()
+                if worker.index is not None:
+                    _remove_partial(self.ready[worker.index].outputs)
+
+
+def _messages(worker: _Worker) -> Iterator[tuple]:
+    """The messages waiting in ``worker``'s pipe; raises EOFError once it is closed."""
+    while worker.conn.poll():
+        yield worker.conn.recv()
+
+
+def cut_out_in_parallel(
+    ready: list[Job], workers: int, threads: int, shared: Shared, report: _Report
+) -> int:
+    """Cut out ``ready``'s jobs in ``workers`` processes; report as a serial batch would.
+
+    Parameters
+    ----------
+    ready : list of Job
+        The jobs, in input order, checked and with something to do.
+    workers : int
+        How many processes cut out at once (at least 2).
+    threads : int
+        ONNX Runtime and OpenCV threads in each (see :func:`threads_per_job`).
+    shared : Shared
+        What every photo is cut out with.
+    report : _Report
+        The batch's report: its progress bar advances as frames finish; the rest of what
+        each job has to say is replayed in input order at the end.
+
+    Returns
+    -------
+    int
+        How many jobs were written whole.
+
+    Notes
+    -----
+    Should no worker start at all, the jobs left are cut out in this process, one at a
+    time, after a warning that says why.
+    """
+    pool = _Pool(ready, threads, shared, report)
+    try:
+        for _ in range(min(workers, len(ready))):
+            pool.start()
+        while pool.workers and pool.busy():
+            pool.dispatch()
+            pool.receive()
+    except BaseException:
+        pool.stop()
+        raise
+    pool.close()
+
+    if pool.todo:
+        from alphacut.cli.cutout import _cut_out
+
+        report.say(
+            f"alphacut: warning: worker processes could not start ({pool.problem}); "
+            "cutting out one photo at a time"
+        )
+        for index in pool.todo:
+            recorder = Recorder(report.step)
+            ok = _cut_out(
+                ready[index],
+                shared.args,
+                shared.options,
+                shared.background,
+                shared.protect,
+                recorder,
+            )
+            pool.finished(index, ok, recorder.events)
+
+    written = 0
+    for result in pool.results:
+        assert result is not None  # every job ended one way or another
+        ok, events = result
+        _replay(events, report)
+        written += ok
+    return written
+
+
+def _remove_partial(outputs: list[str]) -> None:
+    """Remove the temporary files a killed worker may have left beside ``outputs``.
+
+    They are named as :func:`alphacut.io.write.write_image` names them: ``.NAME.XXXXXXXX.tmp``
+    beside the output's real path, NAME cut at 100 characters, X a hex digit.
+    """
+    for output in outputs:
+        if output == "-":
+            continue
+        real = Path(os.path.realpath(output))
+        prefix = f".{real.name[:100]}."
+        try:
+            entries = list(os.scandir(real.parent))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            token = name[len(prefix) : -len(".tmp")]
+            if (
+                name.startswith(prefix)
+                and name.endswith(".tmp")
+                and len(name) == len(prefix) + 8 + len(".tmp")
+                and all(c in "0123456789abcdef" for c in token)
+            ):
+                with suppress(OSError):
+                    os.unlink(entry.path)
