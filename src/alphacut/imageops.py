@@ -167,8 +167,11 @@ def read_float_rgb(image: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> rgb = np.zeros((2, 2, 3), np.float32)
-    >>> read_float_rgb(rgb) is rgb, read_float_rgb(rgb * 255).max() <= 1
-    (True, True)
+    >>> read_float_rgb(rgb) is rgb
+    True
+    >>> white = read_float_rgb(np.full((2, 2, 3), 255, np.uint8))
+    >>> white.dtype, float(white.max())
+    (dtype('float32'), 1.0)
     """
     if (
         isinstance(image, np.ndarray)
