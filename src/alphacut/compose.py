@@ -15,6 +15,23 @@ Color = tuple[int, int, int]
 def parse_color(text: str) -> Color:
     """Parse a colour name (``white``), ``#rrggbb``/``#rgb`` or ``r,g,b`` into an RGB tuple.
 
+    Parameters
+    ----------
+    text : str
+        An HTML colour name, ``#rrggbb``/``#rgb`` hex (or any other form Pillow's
+        ``ImageColor`` reads), or three integers 0..255 separated by commas; surrounding
+        spaces are ignored.
+
+    Returns
+    -------
+    tuple of int
+        ``(r, g, b)``, each 0..255 (the alpha of ``#rrggbbaa`` is dropped).
+
+    Raises
+    ------
+    ValueError
+        When ``text`` is none of these.
+
     Examples
     --------
     >>> parse_color("#00ff00"), parse_color("10,20,30")
@@ -34,7 +51,21 @@ def parse_color(text: str) -> Color:
 
 
 def cutout(foreground: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """HxWx4 uint8 RGBA cut-out from float foreground colours and alpha."""
+    """HxWx4 uint8 RGBA cut-out from float foreground colours and alpha.
+
+    Parameters
+    ----------
+    foreground : ndarray
+        float HxWx3 in [0, 1]: the subject's colours (decontaminated, as in
+        :attr:`alphacut.Matte.foreground`).
+    alpha : ndarray
+        float HxW in [0, 1], the same height and width.
+
+    Returns
+    -------
+    ndarray
+        uint8 HxWx4; values outside [0, 1] are clipped.
+    """
     return np.dstack([to_uint8(foreground), to_uint8(alpha)])
 
 
@@ -57,11 +88,26 @@ def _fit_background(background: np.ndarray, size: tuple[int, int]) -> np.ndarray
 def composite(
     foreground: np.ndarray, alpha: np.ndarray, background: Color | np.ndarray
 ) -> np.ndarray:
-    """Blend the cut-out over a colour or an image; returns HxWx3 uint8.
+    """Blend the cut-out over a colour or an image.
 
-    ``background`` is an RGB tuple (0..255) or an image of any size (scaled to cover the
-    photo and centre-cropped). Blending uses the decontaminated ``foreground`` so edges do
-    not carry a halo of the old background.
+    Blending uses the decontaminated ``foreground`` so edges do not carry a halo of the old
+    background.
+
+    Parameters
+    ----------
+    foreground : ndarray
+        float HxWx3 in [0, 1]: the subject's colours.
+    alpha : ndarray
+        float HxW in [0, 1], the same height and width.
+    background : tuple of int or ndarray
+        An ``(r, g, b)`` tuple, 0..255 (see :func:`parse_color`), or an image of any size
+        and any layout :func:`alphacut.imageops.as_float_rgb` takes, scaled to cover the
+        photo and centre-cropped (no distortion, no empty bars).
+
+    Returns
+    -------
+    ndarray
+        uint8 HxWx3.
 
     Examples
     --------
@@ -78,5 +124,16 @@ def composite(
 
 
 def mask_image(alpha: np.ndarray) -> np.ndarray:
-    """The alpha matte as an HxW uint8 grey image (white = subject)."""
+    """The alpha matte as a grey image (white = subject).
+
+    Parameters
+    ----------
+    alpha : ndarray
+        float HxW in [0, 1].
+
+    Returns
+    -------
+    ndarray
+        uint8 HxW, 0..255.
+    """
     return to_uint8(alpha)

@@ -19,7 +19,19 @@ __all__ = ["box_mean", "guided_filter", "guided_upsample", "local_linear_coeffic
 def box_mean(array: np.ndarray, radius: int) -> np.ndarray:
     """Mean over the (2·radius + 1)² window around each pixel, borders reflected.
 
-    O(1) per pixel whatever the radius; keeps the array's dtype.
+    O(1) per pixel whatever the radius.
+
+    Parameters
+    ----------
+    array : ndarray
+        HxW or HxWxC, float32 or float64 (or uint8, rounded).
+    radius : int
+        Window radius in pixels, 0 or more (0 returns the values unchanged).
+
+    Returns
+    -------
+    ndarray
+        The array's shape and dtype.
     """
     return cv2.boxFilter(array, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
 
@@ -34,6 +46,29 @@ def local_linear_coefficients(
     those of the window centred on each pixel, not yet averaged over overlapping windows.
     ``eps`` must be positive: in a window of one flat colour the covariance is zero and
     only ``eps`` keeps the fit defined (``a`` = 0, ``b`` = the window's mean).
+
+    Parameters
+    ----------
+    guide : ndarray
+        float HxWx3, usually RGB in [0, 1].
+    source : ndarray
+        float HxW map to model, the same height and width.
+    radius : int
+        Window radius in pixels.
+    eps : float
+        Ridge regularisation, positive, in units of the guide's variance.
+
+    Returns
+    -------
+    a : ndarray
+        HxWx3 colour coefficients, in the inputs' precision.
+    b : ndarray
+        HxW offsets.
+
+    Raises
+    ------
+    ValueError
+        When ``eps`` is not positive.
     """
     if not eps > 0:
         raise ValueError(f"eps must be positive (it regularises flat windows), got {eps}")
@@ -185,11 +220,28 @@ def guided_upsample(
     The map is first resized bilinearly, then guided-filtered with a window that covers
     about one low-resolution pixel, so its blocky or blurred transitions re-align to the
     photo's edges. The work is done at a resolution bounded by the map's own scale, so the
-    cost on a 12-megapixel photo stays small. ``gain`` then steepens a probability map
-    around 0.5 (measured on the people photos: filtering first, then steepening, is the
-    better order).
+    cost on a 12-megapixel photo stays small.
 
-    Returns float32 HxW clipped to [0, 1].
+    Parameters
+    ----------
+    guide : ndarray
+        float HxWx3 RGB in [0, 1] at the target resolution.
+    low_res : ndarray
+        float HxW map (e.g. a network's foreground probability), any smaller size.
+    radius : int, optional
+        Filter window radius in pixels of ``guide``. Default: the scale factor, rounded,
+        at least 2 (about one low-resolution pixel).
+    eps : float
+        Guided-filter regularisation, positive; larger smooths more.
+    gain : float
+        Steepens a probability map around 0.5 after filtering (1 leaves it as it is);
+        measured on the people photos, filtering first, then steepening, is the better
+        order.
+
+    Returns
+    -------
+    ndarray
+        float32 HxW, the size of ``guide``, clipped to [0, 1].
     """
     guide = np.asarray(guide, np.float32)
     height, width = guide.shape[:2]

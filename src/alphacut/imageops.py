@@ -162,7 +162,18 @@ def read_float_rgb(image: np.ndarray) -> np.ndarray:
 
     For read-only use inside the core, where the same photo passes through several steps:
     each :func:`as_float_rgb` copy of a 12-megapixel photo costs 144 MB and tens of
-    milliseconds. The caller must not modify the result.
+    milliseconds.
+
+    Parameters
+    ----------
+    image : ndarray
+        Any layout and dtype :func:`as_float_rgb` takes.
+
+    Returns
+    -------
+    ndarray
+        float32 HxWx3 in [0, 1]: ``image`` itself when it already is one, else a new array.
+        The caller must not modify it.
 
     Examples
     --------
@@ -192,6 +203,16 @@ def read_float_rgb(image: np.ndarray) -> np.ndarray:
 def to_uint8(array: np.ndarray) -> np.ndarray:
     """Round a float array in [0, 1] to uint8 (values outside are clipped, NaN gives 0).
 
+    Parameters
+    ----------
+    array : array_like
+        Values in [0, 1], any shape (an HxW or HxWxC image, or a plain vector).
+
+    Returns
+    -------
+    ndarray
+        uint8 of the same shape, 0..255, rounded half to even.
+
     Examples
     --------
     >>> to_uint8(np.array([-0.5, 0.5, 2.0])).tolist()
@@ -210,12 +231,35 @@ def pixel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     OpenCV's multiply and channel-summing transform are several times faster than
     ``np.einsum("hwc,hwc->hw", a, b)`` on multi-megapixel photos.
+
+    Parameters
+    ----------
+    a, b : ndarray
+        float32 HxWxC of the same shape.
+
+    Returns
+    -------
+    ndarray
+        float32 HxW: ``sum(a * b, axis=-1)``.
     """
     return cv2.transform(cv2.multiply(a, b), np.ones((1, a.shape[2]), np.float32))
 
 
 def box_mask(shape: tuple[int, ...], rect: tuple[int, int, int, int]) -> np.ndarray:
     """Boolean HxW mask of the part of an ``(x, y, width, height)`` box inside the image.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape; only its first two entries (height, width) are used.
+    rect : tuple of int
+        ``(x, y, width, height)`` in pixels, x and y from the top-left corner; it may reach
+        beyond the image on any side, and the part outside is dropped.
+
+    Returns
+    -------
+    ndarray
+        bool HxW, True inside the box.
 
     Examples
     --------
@@ -229,18 +273,44 @@ def box_mask(shape: tuple[int, ...], rect: tuple[int, int, int, int]) -> np.ndar
 
 
 def short_side(shape: tuple[int, ...]) -> int:
-    """Length of the shorter of the first two axes of ``shape``."""
+    """Length of the shorter of the first two axes of ``shape``.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        An image's shape, ``(height, width, ...)``.
+
+    Returns
+    -------
+    int
+        ``min(height, width)`` in pixels.
+    """
     return int(min(shape[0], shape[1]))
 
 
 def resize(
     array: np.ndarray, size: tuple[int, int], *, interpolation: str = "linear"
 ) -> np.ndarray:
-    """Resize an HxW or HxWxC float/uint8 array to ``size`` = (height, width).
+    """Resize an HxW or HxWxC float/uint8 array.
 
-    ``interpolation`` is ``"linear"``, ``"area"`` (for shrinking without aliasing) or
-    ``"nearest"``. OpenCV is used because it is an order of magnitude faster than
+    OpenCV is used because it is an order of magnitude faster than
     ``skimage.transform.resize`` on multi-megapixel photos.
+
+    Parameters
+    ----------
+    array : ndarray
+        HxW or HxWxC, uint8 or float32/float64.
+    size : tuple of int
+        ``(height, width)`` of the result, in pixels.
+    interpolation : {"linear", "area", "nearest"}
+        Bilinear (default); pixel-area averaging, for shrinking without aliasing; or
+        nearest neighbour, for labels that must not be blended.
+
+    Returns
+    -------
+    ndarray
+        The same dtype, ``size`` high and wide (an HxWx1 array comes back HxW when the
+        size changes); a copy even when the size is unchanged.
     """
     flags = {"linear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA, "nearest": cv2.INTER_NEAREST}
     height, width = size

@@ -51,5 +51,11 @@ class Matte:
         return self.alpha >= 0.5
 
     def rgba(self) -> np.ndarray:
-        """The cut-out as HxWx4 uint8: decontaminated colours with alpha as the 4th channel."""
+        """The cut-out: decontaminated colours with alpha as the 4th channel.
+
+        Returns
+        -------
+        ndarray
+            uint8 HxWx4 RGBA, ready for a PNG or WebP.
+        """
         return cutout(self.foreground, self.alpha)

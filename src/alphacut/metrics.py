@@ -72,6 +72,21 @@ def iou(a: np.ndarray, b: np.ndarray, *, threshold: float = MASK_THRESHOLD) -> f
 def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
     """Mean absolute difference of two alphas, ``mean |a - b|`` (the MAE against a truth).
 
+    Parameters
+    ----------
+    a, b : ndarray
+        HxW alphas in [0, 1] (or boolean masks) of the same shape.
+
+    Returns
+    -------
+    float
+        In [0, 1], computed in float64; 0 for identical mattes.
+
+    Raises
+    ------
+    ValueError
+        When the shapes differ.
+
     Examples
     --------
     >>> mean_abs_diff(np.zeros((2, 2)), np.full((2, 2), 0.25))

@@ -84,6 +84,17 @@ def escape_text(text: str) -> str:
     place (``\\n``, ``\\u202e``, ...): a last guard for whole messages, which may hold
     names that :func:`display` did not see (e.g. inside a library's error).
 
+    Parameters
+    ----------
+    text : str
+        A message for the terminal.
+
+    Returns
+    -------
+    str
+        ``text`` itself when every character shows as itself, else a copy with control,
+        format and other invisible characters written as Python escapes.
+
     Examples
     --------
     >>> print(escape_text("bad\\x1b[31mname: error"))
@@ -105,7 +116,18 @@ _KINDS = (
 
 
 def file_kind(mode: int) -> str:
-    """What a non-regular file is, from its ``st_mode``: "a named pipe", "a socket", ..."""
+    """What a non-regular file is, from its ``st_mode``: "a named pipe", "a socket", ...
+
+    Parameters
+    ----------
+    mode : int
+        ``os.stat(path).st_mode`` (or ``lstat``'s, to name a symbolic link).
+
+    Returns
+    -------
+    str
+        Words for a message, with the article; "not a regular file" for a kind not named.
+    """
     return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
 
 

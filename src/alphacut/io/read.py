@@ -84,6 +84,13 @@ class ImageReadWarning(UserWarning):
     """A photo was read, but something in it was damaged or ignored (e.g. its EXIF block).
 
     The message is one line naming the file; ``problem`` holds it without the name.
+
+    Parameters
+    ----------
+    source : str
+        The file as given (escaped only in the message).
+    problem : str
+        What was damaged or ignored, without the file name.
     """
 
     def __init__(self, source: str, problem: str) -> None:
@@ -408,6 +415,19 @@ def probe_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Ima
     """Size, frame count and format of a photo, from its header (the pixels are not
     decoded, so damage further in shows only when reading).
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The photo's file.
+    max_pixels : int
+        Largest width × height accepted (checked from the header, before decoding, against
+        decompression bombs); default :data:`MAX_PIXELS`, 100 megapixels.
+
+    Returns
+    -------
+    ImageInfo
+        Width and height of the first frame (before EXIF rotation), frame count, format.
+
     Raises
     ------
     ImageReadError
@@ -420,7 +440,22 @@ def probe_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Ima
 def probe_image_bytes(
     data: bytes, *, source: str = "<stdin>", max_pixels: int = MAX_PIXELS
 ) -> ImageInfo:
-    """Like :func:`probe_image` for an in-memory file (e.g. standard input)."""
+    """Like :func:`probe_image` for an in-memory file (e.g. standard input).
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file's content.
+    source : str
+        The name messages give the file.
+    max_pixels : int
+        Largest width × height accepted (checked from the header, before decoding, against
+        decompression bombs); default :data:`MAX_PIXELS`, 100 megapixels.
+
+    Returns
+    -------
+    ImageInfo
+    """
     return _Decoder(_open_bytes(data, source), source, max_pixels).info
 
 
@@ -434,6 +469,22 @@ def read_image(
     float files are converted to RGB. Float pixels above 1 are taken as 0..255 (or
     0..65535), as some tools write them. Animations and multi-page files: ``frame``
     chooses the frame (:func:`probe_image` counts them, :func:`read_frames` reads all).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The photo's file.
+    max_pixels : int
+        Largest width × height accepted (checked from the header, before decoding, against
+        decompression bombs); default :data:`MAX_PIXELS`, 100 megapixels.
+    frame : int
+        Index of the frame or page to read, from 0; only formats in
+        :data:`MULTI_FRAME_FORMATS` have more than one.
+
+    Returns
+    -------
+    ndarray
+        HxWx3 RGB: uint8 for 8-bit files, float32 in [0, 1] for 16-bit and float ones.
 
     Raises
     ------
@@ -462,7 +513,25 @@ def read_image(
 def read_image_bytes(
     data: bytes, *, source: str = "<stdin>", max_pixels: int = MAX_PIXELS, frame: int = 0
 ) -> np.ndarray:
-    """Like :func:`read_image` for an in-memory file (e.g. standard input)."""
+    """Like :func:`read_image` for an in-memory file (e.g. standard input).
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file's content.
+    source : str
+        The name messages give the file.
+    max_pixels : int
+        Largest width × height accepted (checked from the header, before decoding, against
+        decompression bombs); default :data:`MAX_PIXELS`, 100 megapixels.
+    frame : int
+        Index of the frame or page to read, from 0.
+
+    Returns
+    -------
+    ndarray
+        HxWx3 RGB, uint8 or float32 in [0, 1], as :func:`read_image` returns.
+    """
     return _read_one(lambda: _open_bytes(data, source), source, max_pixels, frame)
 
 
@@ -471,6 +540,19 @@ def read_frames(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Ite
     :func:`read_image` reads one; a still picture gives one frame.
 
     The file stays open while the iterator lives, and frames are decoded one at a time.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    max_pixels : int
+        Largest width × height accepted (checked from the header, before decoding, against
+        decompression bombs); default :data:`MAX_PIXELS`, 100 megapixels. Applies to each frame.
+
+    Yields
+    ------
+    ndarray
+        HxWx3 RGB frames, uint8 or float32 in [0, 1], as :func:`read_image` returns them.
     """
     with _open_file(path) as (handle, source):
         decoder = _Decoder(handle, source, max_pixels)
@@ -481,7 +563,23 @@ def read_frames(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Ite
 def read_frames_bytes(
     data: bytes, *, source: str = "<stdin>", max_pixels: int = MAX_PIXELS
 ) -> Iterator[np.ndarray]:
-    """Like :func:`read_frames` for an in-memory file (e.g. standard input)."""
+    """Like :func:`read_frames` for an in-memory file (e.g. standard input).
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file's content.
+    source : str
+        The name messages give the file.
+    max_pixels : int
+        Largest width × height accepted (checked from the header, before decoding, against
+        decompression bombs); default :data:`MAX_PIXELS`, 100 megapixels.
+
+    Yields
+    ------
+    ndarray
+        HxWx3 RGB frames, as :func:`read_image` returns them.
+    """
     decoder = _Decoder(_open_bytes(data, source), source, max_pixels)
     for index in range(decoder.info.frames):
         yield decoder.frame(index)

@@ -36,7 +36,15 @@ FORMATS = {
 
 
 class ImageWriteError(OSError):
-    """An output could not be written; the message is one line naming the file."""
+    """An output could not be written; the message is one line naming the file.
+
+    Parameters
+    ----------
+    target : str
+        The output file as given (escaped only in the message); kept as ``target``.
+    problem : str
+        What is wrong, without the file name; kept as ``problem``.
+    """
 
     def __init__(self, target: str, problem: str) -> None:
         super().__init__(f"{display(target)}: {problem}")
@@ -45,7 +53,26 @@ class ImageWriteError(OSError):
 
 
 def format_for(path: str | os.PathLike, explicit: str | None = None) -> str:
-    """PIL format name for ``path``'s extension, or for ``explicit`` (png/webp/jpg)."""
+    """PIL format name for ``path``'s extension, or for ``explicit`` (png/webp/jpg).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output file; its extension decides unless ``explicit`` is given.
+    explicit : str, optional
+        A format the user named (``"png"``, ``"webp"``, ``"jpg"``, ``"tif"``, ...), any
+        case, overriding the extension.
+
+    Returns
+    -------
+    str
+        A value of :data:`FORMATS`: ``"PNG"``, ``"WEBP"``, ``"JPEG"`` or ``"TIFF"``.
+
+    Raises
+    ------
+    ValueError
+        For an extension or name not in :data:`FORMATS`.
+    """
     key = (explicit or Path(path).suffix.lstrip(".")).lower()
     if key not in FORMATS:
         known = ", ".join(sorted(set(FORMATS)))
@@ -85,6 +112,25 @@ def encode_image(
 
     JPEG has no transparency: an RGBA array is flattened onto ``flatten_color`` (white by
     default) with a warning, rather than letting the encoder drop alpha and show black.
+
+    Parameters
+    ----------
+    array : ndarray
+        uint8 HxW grey, HxWx3 RGB or HxWx4 RGBA.
+    fmt : str
+        PIL format name, as :func:`format_for` returns it.
+    flatten_color : tuple of int
+        ``(r, g, b)``, 0..255: the background an RGBA array is flattened onto for JPEG.
+
+    Returns
+    -------
+    bytes
+        The encoded file. PNG and lossless WebP use their fastest settings, JPEG quality 95.
+
+    Raises
+    ------
+    TypeError
+        When ``array`` is not uint8.
     """
     array = np.asarray(array)
     if array.dtype != np.uint8:
@@ -207,7 +253,27 @@ def write_image(
     never leaves a half-written output or the temporary file, and an existing file is
     replaced only with ``overwrite``. Outputs are only regular files: a folder, named pipe
     or device is refused even with ``overwrite``; a link to a regular file is written
-    through, so the link stays. Paths in ``protect`` (the inputs) are never written.
+    through, so the link stays.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output file; its folder must exist.
+    array : ndarray
+        uint8 HxW, HxWx3 or HxWx4 pixels (see :func:`encode_image`).
+    fmt : str, optional
+        PIL format name; default from ``path``'s extension (:func:`format_for`).
+    overwrite : bool
+        Whether an existing regular file may be replaced.
+    protect : tuple of path-like
+        Inputs, never written even with ``overwrite``.
+    flatten_color : tuple of int
+        ``(r, g, b)``, 0..255, under transparent pixels when the format has no alpha.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` as given (a link, not its target).
 
     Raises
     ------

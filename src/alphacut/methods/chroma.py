@@ -482,6 +482,21 @@ def unmix_background(
 
     Exact for the compositing model where the background colour is known, as it is behind a
     screen. Pixels with very small alpha keep the photo's colour (their colour barely shows).
+
+    Parameters
+    ----------
+    image : ndarray
+        RGB photo, uint8 or float in [0, 1].
+    alpha : ndarray
+        float HxW in [0, 1]; at or below 0.05 the photo's colour is kept.
+    background : ndarray or tuple of float
+        The background colour in [0, 1]: one RGB triple, or HxWx3 for a screen whose colour
+        varies across the photo.
+
+    Returns
+    -------
+    ndarray
+        float32 HxWx3 foreground colours, clipped to [0, 1].
     """
     rgb = as_float_rgb(image)
     a = np.asarray(alpha, np.float32)
@@ -500,6 +515,18 @@ def despill(image: np.ndarray, key_color: tuple[float, float, float]) -> np.ndar
 
     This is the standard "green limited by max(R, B)" despill, generalised to whichever
     channel dominates the key. It leaves colours without excess key colour unchanged.
+
+    Parameters
+    ----------
+    image : ndarray
+        RGB photo, uint8 or float in [0, 1].
+    key_color : tuple of float
+        The screen colour, any scale: only its dominant channel (green or blue) is used.
+
+    Returns
+    -------
+    ndarray
+        float32 HxWx3 in [0, 1], a new array.
 
     Examples
     --------
@@ -522,7 +549,29 @@ def keyed_foreground(
 ) -> np.ndarray:
     """Decontaminated foreground for a keyed photo: unmix the local screen colour, despill.
 
-    ``background`` is the local screen colour (HxWx3) when the caller already has it.
+    Parameters
+    ----------
+    image : ndarray
+        RGB photo, uint8 or float in [0, 1].
+    alpha : ndarray
+        float HxW in [0, 1], e.g. from :func:`chroma`; pixels at 0 are taken as screen.
+    key_color : tuple of float, optional
+        Screen colour as RGB in [0, 1] (or 0..255 ints); estimated from the border if
+        omitted.
+    background : ndarray, optional
+        The local screen colour, float HxWx3 in [0, 1], when the caller already has it.
+        Default: estimated from the pixels with alpha 0 that follow the screen's lighting
+        (or the key colour itself when under 1 % of the photo is screen).
+
+    Returns
+    -------
+    ndarray
+        float32 HxWx3 foreground colours in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        When ``key_color`` is omitted and no screen shows along the border.
     """
     rgb = as_float_rgb(image)
     key = _resolve_key(rgb, key_color)
@@ -547,6 +596,23 @@ def chroma_matte(
 
     Same results as :func:`chroma` followed by :func:`keyed_foreground` (or the photo itself
     when ``despill`` is off), for about half the work.
+
+    Parameters
+    ----------
+    image : ndarray
+        RGB photo, uint8 or float in [0, 1].
+    key_color, tolerance, softness : optional
+        As for :func:`chroma`.
+    despill : bool
+        Decontaminate the foreground (unmix the screen colour, then cap spill); off, the
+        foreground is the photo itself.
+
+    Returns
+    -------
+    alpha : ndarray
+        float32 HxW in [0, 1].
+    foreground : ndarray
+        float32 HxWx3 in [0, 1].
     """
     rgb = as_float_rgb(image)
     alpha, key, background = _key(rgb, key_color, tolerance, softness, True, 2)

@@ -21,7 +21,22 @@ __all__ = ["neural", "predict_probability", "preprocess", "recentre"]
 
 
 def preprocess(rgb: np.ndarray, spec: ModelSpec) -> np.ndarray:
-    """Turn a float RGB photo into the tensor ``spec`` describes (batch of one)."""
+    """Turn a float RGB photo into the tensor ``spec`` describes (batch of one).
+
+    Parameters
+    ----------
+    rgb : ndarray
+        float32 HxWx3 in [0, 1].
+    spec : ModelSpec
+        The model's input size (or, for a dynamic-size model, target long side and size
+        multiple), layout, mean and std.
+
+    Returns
+    -------
+    ndarray
+        float32, C-contiguous, 1xHxWx3 or 1x3xHxW per ``spec.layout``: the photo shrunk
+        by area averaging to the input size, then normalised as ``(x - mean) / std``.
+    """
     height, width = _input_size(rgb.shape, spec)
     small = resize(rgb, (height, width), interpolation="area")
     tensor = (small - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
@@ -128,6 +143,18 @@ def _inset_view(rgb: np.ndarray, loaded: LoadedModel, inset: float, *, flip: boo
 
 def recentre(probability: np.ndarray, threshold: float) -> np.ndarray:
     """Map a probability piecewise-linearly so that ``threshold`` becomes 0.5.
+
+    Parameters
+    ----------
+    probability : ndarray
+        Values in [0, 1], any shape.
+    threshold : float
+        The model's decision threshold, strictly between 0 and 1; 0 and 1 stay fixed.
+
+    Returns
+    -------
+    ndarray
+        float32 of the same shape; ``probability`` itself when ``threshold`` is 0.5.
 
     Examples
     --------

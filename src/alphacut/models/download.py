@@ -119,14 +119,32 @@ class _Permanent(Exception):
 
 
 def cache_dir() -> Path:
-    """Folder of downloaded models: ``$ALPHACUT_HOME/models`` or the user cache's."""
+    """Folder of downloaded models: ``$ALPHACUT_HOME/models`` or the user cache's.
+
+    Returns
+    -------
+    pathlib.Path
+        Read from the environment on each call; the folder may not exist yet.
+    """
     home = os.environ.get("ALPHACUT_HOME")
     base = Path(home).expanduser() if home else Path(platformdirs.user_cache_dir("alphacut"))
     return base / "models"
 
 
 def cached_path(spec: ModelSpec) -> Path:
-    """Where ``spec``'s file is or will be (embedded, an explicit location, or the cache)."""
+    """Where ``spec``'s file is or will be (embedded, an explicit location, or the cache).
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        A row of the model table (or any spec).
+
+    Returns
+    -------
+    pathlib.Path
+        The file inside the package for an embedded model, ``spec.location`` for a model
+        given by path, else ``spec.file`` in :func:`cache_dir`. It may not exist.
+    """
     if spec.embedded:
         return spec.embedded_path
     if spec.location is not None:
@@ -135,19 +153,52 @@ def cached_path(spec: ModelSpec) -> Path:
 
 
 def partial_path(spec: ModelSpec) -> Path:
-    """The ``.part`` file an unfinished download of ``spec`` resumes from."""
+    """The ``.part`` file an unfinished download of ``spec`` resumes from.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        A row of the model table (or any spec).
+
+    Returns
+    -------
+    pathlib.Path
+        ``<file>.part`` beside :func:`cached_path`; it may not exist.
+    """
     path = cached_path(spec)
     return path.with_name(path.name + ".part")
 
 
 def chunk_dir(spec: ModelSpec) -> Path:
-    """The folder the verified chunks of a chunked download of ``spec`` are kept in."""
+    """The folder the verified chunks of a chunked download of ``spec`` are kept in.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        A row of the model table (or any spec).
+
+    Returns
+    -------
+    pathlib.Path
+        ``<file>.chunks`` beside :func:`cached_path`; it may not exist.
+    """
     path = cached_path(spec)
     return path.with_name(path.name + ".chunks")
 
 
 def partial_bytes(spec: ModelSpec) -> int:
-    """Bytes an unfinished download of ``spec`` has kept (0 when there is none)."""
+    """Bytes an unfinished download of ``spec`` has kept (0 when there is none).
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        A row of the model table (or any spec).
+
+    Returns
+    -------
+    int
+        Size of the ``.part`` file plus, for a chunked model, of the chunks kept so far.
+    """
     total = 0
     with contextlib.suppress(FileNotFoundError):
         total += partial_path(spec).stat().st_size
@@ -160,7 +211,17 @@ def partial_bytes(spec: ModelSpec) -> int:
 
 
 def is_cached(spec: ModelSpec) -> bool:
-    """Whether ``spec``'s file is present (not whether it verifies)."""
+    """Whether ``spec``'s file is present (not whether it verifies).
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        A row of the model table (or any spec).
+
+    Returns
+    -------
+    bool
+    """
     return cached_path(spec).is_file()
 
 
@@ -169,12 +230,37 @@ def is_installed(spec: ModelSpec) -> bool:
 
     The file is verified when it is loaded, not here (this is cheap enough for a GUI to
     call on every redraw).
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        A row of the model table (or any spec).
+
+    Returns
+    -------
+    bool
     """
     return cached_path(spec).is_file()
 
 
 def remove_cached(spec: ModelSpec) -> bool:
-    """Delete ``spec``'s cached file and partial download; whether anything was removed."""
+    """Delete ``spec``'s cached file and partial download, chunks included.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        A row of the model table (or any spec).
+
+    Returns
+    -------
+    bool
+        Whether anything was removed.
+
+    Raises
+    ------
+    ValueError
+        For an embedded model or one given by path: those are not in the cache.
+    """
     if spec.embedded or spec.location is not None:
         raise ValueError(f"model {spec.name!r} is not in the download cache")
     removed = False
@@ -191,7 +277,19 @@ def remove_cached(spec: ModelSpec) -> bool:
 
 
 def format_size(size: int | None) -> str:
-    """``175997641`` → ``"176 MB"`` (decimal units, as download sizes are quoted)."""
+    """``175997641`` → ``"176 MB"`` (decimal units, as download sizes are quoted).
+
+    Parameters
+    ----------
+    size : int or None
+        Bytes; None when unknown.
+
+    Returns
+    -------
+    str
+        Two significant digits below 10 of a unit (``"1.5 GB"``), whole units above;
+        ``"?"`` for None.
+    """
     if size is None:
         return "?"
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
@@ -202,7 +300,20 @@ def format_size(size: int | None) -> str:
 
 
 def file_checksums(path: str | os.PathLike, algorithms: tuple[str, ...] = ("sha256",)) -> dict:
-    """Hex digests of a file for each of ``algorithms``, reading it once."""
+    """Hex digests of a file for each of ``algorithms``, reading it once.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    algorithms : tuple of str
+        :mod:`hashlib` names, e.g. ``("sha256", "md5")``.
+
+    Returns
+    -------
+    dict
+        Algorithm name to lower-case hex digest.
+    """
     digests = {name: hashlib.new(name) for name in algorithms}
     with open(path, "rb") as stream:
         while block := stream.read(CHUNK_BYTES):
@@ -213,6 +324,13 @@ def file_checksums(path: str | os.PathLike, algorithms: tuple[str, ...] = ("sha2
 
 def verify_file(spec: ModelSpec, path: str | os.PathLike | None = None) -> None:
     """Check every checksum pinned in ``spec`` against the file; raise on a mismatch.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        A row of the model table (or any spec).
+    path : str or os.PathLike, optional
+        The file to check; default :func:`cached_path`.
 
     Raises
     ------
@@ -272,7 +390,7 @@ def fetch(
 
     Examples
     --------
-    A GUI runs this in a worker thread:
+    A GUI runs this in a worker thread (not run as a doctest: it downloads):
 
     >>> stop = threading.Event()
     >>> def report(done, total):
@@ -311,16 +429,32 @@ def fetch(
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """What :func:`verify_cached` found for one model."""
+    """What :func:`verify_cached` found for one model.
+
+    Parameters
+    ----------
+    name : str
+        The model's name in the table.
+    path : pathlib.Path
+        Where its file is or would be.
+    status : str
+        ``"ok"``, ``"checksum mismatch"``, ``"not downloaded"``, ``"partial"`` (an
+        unfinished download) or ``"embedded"``.
+    sha256 : str, optional
+        The file's digest, when there is a file.
+    detail : str
+        Which checksums differ, or how many bytes a partial download holds.
+    """
 
     name: str
     path: Path
-    status: str  # "ok", "checksum mismatch", "not downloaded", "partial", "embedded"
+    status: str
     sha256: str | None = None
     detail: str = ""
 
     @property
     def ok(self) -> bool:
+        """False only for a checksum mismatch: a missing file is not a damaged one."""
         return self.status != "checksum mismatch"
 
 
@@ -329,6 +463,21 @@ def verify_cached(names: list[str] | None = None) -> list[VerifyResult]:
 
     Unlike loading, this always reads the files again, so it also finds a file damaged
     after it was first verified.
+
+    Parameters
+    ----------
+    names : list of str, optional
+        Model names; default every model in the table.
+
+    Returns
+    -------
+    list of VerifyResult
+        One per model, in the order asked (or the table's).
+
+    Raises
+    ------
+    KeyError
+        For a name not in the table.
     """
     from alphacut.models.specs import get_spec
 

@@ -60,7 +60,23 @@ Provider = str | tuple[str, dict]
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A session ready to run, the spec that says how, and the provider it runs on."""
+    """A session ready to run, the spec that says how, and the provider it runs on.
+
+    Made by :func:`load_model`, which caches them; there is no need to build one by hand.
+
+    Parameters
+    ----------
+    session : onnxruntime.InferenceSession
+        The loaded network.
+    spec : ModelSpec
+        Input size, layout, normalisation and activation to use it with.
+    provider : str
+        The execution provider that runs it, e.g. ``"CPUExecutionProvider"``.
+    path : pathlib.Path
+        The model file.
+    threads : int
+        Intra-op threads of the CPU provider; 0 for ONNX Runtime's own default.
+    """
 
     session: ort.InferenceSession
     spec: ModelSpec
@@ -75,7 +91,13 @@ class LoadedModel:
         return dim if isinstance(dim, int) and dim > 0 else None
 
     def describe(self) -> str:
-        """One line for the user, e.g. ``"u2net on CUDAExecutionProvider"``."""
+        """One line for the user, e.g. ``"u2net on CUDAExecutionProvider"``.
+
+        Returns
+        -------
+        str
+            Model name and provider, with the thread count on the CPU.
+        """
         where = self.provider
         if self.provider == CPU and self.threads:
             where += f", {self.threads} thread{'s' if self.threads > 1 else ''}"
@@ -95,6 +117,22 @@ def choose_providers(device: str = "auto") -> list[Provider]:
     provider name, optionally with a device index (``cuda:1``). A named device that is not
     available raises a ``ValueError`` listing what is. The CPU is always appended as the
     fallback for operators the accelerator lacks.
+
+    Parameters
+    ----------
+    device : str
+        ``"auto"``, a short name or a provider name, with an optional ``:index``.
+
+    Returns
+    -------
+    list
+        Provider names, or ``(name, {"device_id": index})`` for an indexed device, in the
+        order ONNX Runtime should try them; ``"CPUExecutionProvider"`` last.
+
+    Raises
+    ------
+    ValueError
+        The device is not offered by this onnxruntime build, or its index is not a number.
 
     Examples
     --------
@@ -130,6 +168,16 @@ def default_threads() -> int:
     That is the smallest of: the CPUs in its affinity mask, the container's CPU quota
     (cgroups), and the physical cores. Convolutions gain nothing from hyper-threads, and a
     thread count above the quota makes threads wait for each other at every layer.
+
+    Returns
+    -------
+    int
+        At least 1.
+
+    Raises
+    ------
+    ValueError
+        When ``ALPHACUT_THREADS`` is set but not an integer.
     """
     configured = os.environ.get("ALPHACUT_THREADS", "").strip()
     if configured:
@@ -315,6 +363,22 @@ def run_batch(loaded: LoadedModel, batch: np.ndarray, *, max_batch: int = 8) -> 
     The batch goes through in chunks of ``max_batch`` when the model takes any batch size
     (fewer calls, better use of a GPU), else in chunks of the size it is fixed at (one at a
     time for most exports).
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        The model, from :func:`load_model`.
+    batch : ndarray
+        float32 input tensors stacked on axis 0 (as
+        :func:`~alphacut.methods.neural.preprocess` makes them, one each); for a model
+        fixed at batch size n, the length must be a multiple of n.
+    max_batch : int
+        Most tensors per call when the model takes any batch size.
+
+    Returns
+    -------
+    list of ndarray
+        Every output of the model, each with the whole batch along axis 0.
     """
     name = loaded.session.get_inputs()[0].name
     step = loaded.batch_size or max_batch

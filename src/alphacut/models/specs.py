@@ -384,6 +384,21 @@ def get_spec(name: str) -> ModelSpec:
     """The spec named ``name``; a clear error lists the known names otherwise.
 
     rembg's spellings (``u2net_human_seg``) are accepted for the hyphenated names.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MODEL_SPECS` (``"selfie"``, ``"isnet-imgly"``, ...), or its
+        spelling with underscores.
+
+    Returns
+    -------
+    ModelSpec
+
+    Raises
+    ------
+    UnknownModelError
+        A ``KeyError`` whose message lists the known names.
     """
     spec = MODEL_SPECS.get(name) or MODEL_SPECS.get(name.replace("_", "-"))
     if spec is None:
@@ -486,6 +501,25 @@ def spec_from_onnx(path: str | os.PathLike, **overrides: Any) -> ModelSpec:
     See :func:`spec_from_shape` for the guess and ``overrides``. The file is read with
     ``onnx`` when installed (only the graph, not external weights), else opened with ONNX
     Runtime.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.onnx`` file; ``~`` is expanded.
+    **overrides
+        Any :class:`ModelSpec` field, taking precedence over the guess.
+
+    Returns
+    -------
+    ModelSpec
+        Named after the file's stem, with ``location`` the resolved path.
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no such file.
+    ValueError
+        As for :func:`spec_from_shape`.
 
     Examples
     --------
