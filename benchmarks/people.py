@@ -4,7 +4,7 @@ Prints, per method, mean IoU (alpha ≥ 0.5 vs the mask), mean MAE of the soft a
 median seconds per photo, all from one run. The baseline row is GrabCut with the automatic
 rectangle, the classic tool-free way to cut a subject out.
 
-    python benchmarks/people.py [--limit N] [--rows neural,neural+refine,grabcut,auto]
+    python benchmarks/people.py [--limit N] [--rows "neural,neural+refine,grabcut (auto rect),auto"]
 """
 
 from __future__ import annotations

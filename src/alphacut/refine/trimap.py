@@ -6,14 +6,10 @@ scales with the photo: the default band width is a fraction of the short side.
 
 A soft coarse alpha also says where it is unsure: its own transition between the
 thresholds. By default that transition is the unknown region, and the fixed-width band is
-kept for hard 0/1 steps, where the alpha carries no confidence (a binary mask). Measured on
-the people photos (remove.bg masks), a fixed band around the neural model's edge marks
-unknown many pixels the network is sure of (alpha 0 or 1 after its contrast gain, most of
-the band): matting raised the error there by 0.0026 (mean MAE over the photos) and lowered
-it by 0.0002 on the network's uncertain pixels, so the fixed band made the neural cut-out
-worse (0.0261 -> 0.0285) and the adaptive one does not (0.0260). Closed-form matting
-smears such confident edges into ramps several pixels wide wherever the colours next to
-the edge differ from those at the band's sides (shading, a dark rim, JPEG chroma).
+kept for hard 0/1 steps, where the alpha carries no confidence (a binary mask): matting
+smears edges the alpha was sure of into ramps wherever the colours beside the edge differ
+from those at the band's sides, so on the people photos a fixed band made the neural
+cut-out worse and the adaptive one does not (figures in ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
