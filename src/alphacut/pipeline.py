@@ -25,12 +25,21 @@ from alphacut.methods.grabcut import (
 )
 from alphacut.methods.neural import neural
 from alphacut.methods.person_detection import shows_person
+from alphacut.methods.registry import METHODS, MethodRun, get_method, method_function
 from alphacut.metrics import edge_uncertainty
 from alphacut.models import DEFAULT_MODEL, MODEL_SPECS, ModelSpec, load_model
 
-__all__ = ["remove_background", "METHODS", "has_subject", "choose_model", "GENERAL_MODELS"]
-
-METHODS = ("auto", "neural", "chroma", "grabcut")
+__all__ = [
+    "remove_background",
+    "METHODS",
+    "has_subject",
+    "choose_model",
+    "GENERAL_MODELS",
+    "run_auto",
+    "run_chroma",
+    "run_grabcut",
+    "run_neural",
+]
 
 # Below this share of the photo, a network's "subject" is noise, not a subject: auto falls
 # back to GrabCut, which always finds the most object-like region inside its box.
@@ -183,6 +192,90 @@ def _with_strokes(seeds: np.ndarray, hints: np.ndarray | None) -> np.ndarray:
     return seeds
 
 
+def run_chroma(run: MethodRun) -> np.ndarray:
+    """The ``"chroma"`` entry of :data:`~alphacut.methods.registry.METHODS`: key out the
+    backdrop (:func:`~alphacut.methods.chroma.chroma_matte`), keeping its despilled colours."""
+    o = run.options
+    run.method = "chroma"
+    alpha, run.foreground = run.step(
+        "chroma",
+        lambda: chroma_matte(
+            run.rgb,
+            key_color=o.get("key_color"),
+            tolerance=o.get("tolerance"),
+            softness=o.get("softness"),
+            despill=o.get("despill", True),
+        ),
+    )
+    return alpha
+
+
+def run_grabcut(run: MethodRun) -> np.ndarray:
+    """The ``"grabcut"`` entry: GrabCut in the caller's box or the automatic one."""
+    run.method = "grabcut"
+    o = run.options
+    return run.step("grabcut", lambda: grabcut(run.rgb, rect=o.get("rect"), hints=o.get("hints")))
+
+
+def run_neural(run: MethodRun, *, check: bool = False) -> np.ndarray:
+    """The ``"neural"`` entry: the chosen model (:func:`choose_model`); inside a box,
+    GrabCut then settles the edge. With ``check`` (``auto``), a result the model cannot
+    vouch for is handed on as :func:`_check_neural` decides."""
+    rgb, step, notes, o = run.rgb, run.step, run.notes, run.options
+    rect, hints, device = o.get("rect"), o.get("hints"), o.get("device", "auto")
+    model, why = choose_model(o.get("model"))
+    loaded = step("load model", lambda: load_model(model, device=device))
+    run.provider, spec = loaded.provider, loaded.spec
+    run.method = "neural"
+    notes.append(f"neural: {spec.name} ran because {why}")
+    verdict = "neural"
+    if check:
+        # The person detectors need only the photo, so they run beside the network
+        # (both mostly outside the GIL): about 0.2 s less on a 12 MP photo.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            detection = pool.submit(shows_person, rgb)
+            alpha = step("neural", lambda: neural(rgb, loaded=loaded, rect=rect))
+            verdict = step(
+                "person check", lambda: _check_neural(alpha, spec, notes, detection.result)
+            )
+    else:
+        alpha = step("neural", lambda: neural(rgb, loaded=loaded, rect=rect))
+    if verdict == "with person model":
+        person_model = step("load model", lambda: load_model(DEFAULT_MODEL, device=device))
+        person_alpha = step("neural", lambda: neural(rgb, loaded=person_model, rect=rect))
+        return (alpha + person_alpha) / 2
+    if verdict == "grabcut":
+        return run_grabcut(run)
+    if verdict == "seeded grabcut":
+        run.method = "grabcut"
+        seeds = _with_strokes(hints_from_partial_subject(alpha), hints)
+        box = rect if rect is not None else auto_rect(rgb.shape)
+        return step("grabcut", lambda: grabcut(rgb, rect=box, hints=seeds))
+    if rect is not None:
+        if has_subject(alpha):
+            # Inside a user's box GrabCut settles what the model was unsure of: the box's
+            # frame is known background, which the whole-photo model never had.
+            seeds = _with_strokes(hints_from_sure_alpha(alpha), hints)
+            alpha = step("grabcut", lambda: grabcut(rgb, rect=rect, hints=seeds))
+            notes.append(f"box: GrabCut settled the edge inside the box from {spec.name}'s result")
+    elif spec.subject != "person":
+        # Not measured on GrabCut's hard masks, nor inside a user's box, where GrabCut
+        # settles the edge; nor where auto found a person and averaged in the person model.
+        run.refinement = GENERAL_SUBJECT_REFINEMENT
+    return alpha
+
+
+def run_auto(run: MethodRun) -> np.ndarray:
+    """The ``"auto"`` entry: chroma keying when the border is a uniform key colour, else
+    the neural model, checked (:func:`run_neural` with ``check``)."""
+    found_key = run.step("detect", lambda: estimate_key_color(run.rgb))
+    if found_key is not None:
+        run.notes.append("auto: the border is a uniform key colour, so chroma keying ran")
+        run.options = {**run.options, "key_color": found_key}
+        return run_chroma(run)
+    return run_neural(run, check=True)
+
+
 def remove_background(
     image: np.ndarray,
     method: str = "auto",
@@ -207,7 +300,9 @@ def remove_background(
         HxWx3 RGB: uint8, uint16, or float in 0..1, 0..255 or 0..65535 (told apart by its
         values; NaN or inf is refused); HxWx4 (alpha ignored) and HxW grey also work.
         Never modified.
-    method : {"auto", "neural", "chroma", "grabcut"}
+    method : str
+        A name from :data:`alphacut.methods.registry.METHODS`: ``"auto"`` (default),
+        ``"neural"``, ``"chroma"``, ``"grabcut"``, or one registered there.
         ``"auto"`` keys a green/blue screen when the border is one, else runs the neural
         model (see ``model``); when only the embedded person model is installed and the
         face and pose detectors find no person, GrabCut runs instead, seeded by what the
@@ -252,13 +347,11 @@ def remove_background(
     >>> matte.method, matte.alpha.dtype, matte.rgba().shape
     ('neural', dtype('float32'), (512, 512, 4))
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    spec = get_method(method)
     rgb = as_float_rgb(image)
     if min(rgb.shape[:2]) < 8:
         raise ValueError(f"image is too small ({rgb.shape[1]}x{rgb.shape[0]} pixels)")
     timings: dict[str, float] = {}
-    notes: list[str] = []
 
     def step(name: str, func: Callable[[], Any]) -> Any:
         if progress is not None:
@@ -268,63 +361,19 @@ def remove_background(
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
         return result
 
-    chosen = method
-    if method == "auto":
-        found_key = step("detect", lambda: estimate_key_color(rgb))
-        if found_key is not None:
-            chosen, key_color = "chroma", found_key
-            notes.append("auto: the border is a uniform key colour, so chroma keying ran")
-        else:
-            chosen = "neural"
-
-    foreground = None
-    provider = None
-    # Whether refinement gets GENERAL_SUBJECT_REFINEMENT (not measured on GrabCut's hard
-    # masks, nor inside a user's box, where GrabCut settles the edge).
-    general_subject = False
-    if chosen == "chroma":
-        alpha, foreground = step(
-            "chroma",
-            lambda: chroma_matte(
-                rgb, key_color=key_color, tolerance=tolerance, softness=softness, despill=despill
-            ),
-        )
-    elif chosen == "neural":
-        model, why = choose_model(model)
-        loaded = step("load model", lambda: load_model(model, device=device))
-        provider = loaded.provider
-        spec = loaded.spec
-        notes.append(f"neural: {spec.name} ran because {why}")
-        if method == "auto":
-            # The person detectors need only the photo, so they run beside the network
-            # (both mostly outside the GIL): about 0.2 s less on a 12 MP photo.
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                detection = pool.submit(shows_person, rgb)
-                alpha = step("neural", lambda: neural(rgb, loaded=loaded, rect=rect))
-                chosen = step(
-                    "person check", lambda: _check_neural(alpha, spec, notes, detection.result)
-                )
-        else:
-            alpha = step("neural", lambda: neural(rgb, loaded=loaded, rect=rect))
-        general_subject = spec.subject != "person" and rect is None
-        if chosen == "with person model":
-            person_model = step("load model", lambda: load_model(DEFAULT_MODEL, device=device))
-            person_alpha = step("neural", lambda: neural(rgb, loaded=person_model, rect=rect))
-            alpha = (alpha + person_alpha) / 2
-            chosen, general_subject = "neural", False
-        if chosen == "neural" and rect is not None and has_subject(alpha):
-            # Inside a user's box GrabCut settles what the model was unsure of: the box's
-            # frame is known background, which the whole-photo model never had.
-            seeds = _with_strokes(hints_from_sure_alpha(alpha), hints)
-            alpha = step("grabcut", lambda: grabcut(rgb, rect=rect, hints=seeds))
-            notes.append(f"box: GrabCut settled the edge inside the box from {spec.name}'s result")
-    if chosen == "seeded grabcut":
-        seeds = _with_strokes(hints_from_partial_subject(alpha), hints)
-        box = rect if rect is not None else auto_rect(rgb.shape)
-        alpha = step("grabcut", lambda: grabcut(rgb, rect=box, hints=seeds))
-        chosen = "grabcut"
-    elif chosen == "grabcut":
-        alpha = step("grabcut", lambda: grabcut(rgb, rect=rect, hints=hints))
+    options = dict(
+        model=model,
+        device=device,
+        rect=rect,
+        hints=hints,
+        key_color=key_color,
+        tolerance=tolerance,
+        softness=softness,
+        despill=despill,
+    )
+    run = MethodRun(rgb, options, step, method=method)
+    alpha = method_function(spec)(run)
+    chosen, notes, foreground, provider = run.method, run.notes, run.foreground, run.provider
 
     if rect is not None:
         # The box's promise, whatever ran: nothing outside it is subject (GrabCut's soft
@@ -334,8 +383,8 @@ def remove_background(
     coarse = alpha
     if refine is None:
         # Asking for a refinement option (a band, a feather) is asking for refinement,
-        # even on chroma, which is not refined by default.
-        refine = chosen != "chroma" or bool(refine_options)
+        # even of a method that is not refined by default (chroma).
+        refine = get_method(chosen).refine or bool(refine_options)
     if refine:
         from alphacut.refine import refine as refine_edges
 
@@ -347,8 +396,6 @@ def remove_background(
             definite_bg = outside if definite_bg is None else definite_bg | outside
         if progress is not None:
             progress("refine")
-        defaults = GENERAL_SUBJECT_REFINEMENT if general_subject and chosen == "neural" else {}
-        options = {**defaults, **refine_options}
         # rgb is this function's own copy and is not read again: the colours go into it.
         result = refine_edges(
             rgb,
@@ -356,7 +403,7 @@ def remove_background(
             definite_foreground=definite_fg,
             definite_background=definite_bg,
             overwrite_image=True,
-            **options,
+            **{**run.refinement, **refine_options},
         )
         alpha = result.alpha
         if foreground is None or refine_options.get("decontaminate", True):

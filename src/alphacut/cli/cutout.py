@@ -217,9 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--method",
         choices=METHODS,
         default="auto",
-        help=(
-            "auto: chroma if the border is a green/blue screen, else neural, else grabcut (default)"
-        ),
+        metavar="METHOD",
+        help="; ".join(f"{spec.name}: {spec.help}" for spec in METHODS.values())
+        + " (default: auto)",
     )
     method.add_argument(
         "--model",
