@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import MattingCase, load_matting  # noqa: E402
 
 import alphacut  # noqa: E402
+from alphacut.convert import MASK_THRESHOLD  # noqa: E402
 from alphacut.models import MODEL_SPECS, load_model  # noqa: E402
 from alphacut.models.download import is_cached  # noqa: E402
 
@@ -88,7 +89,7 @@ def box_hint(truth: np.ndarray, margin: float = 0.05) -> tuple[int, int, int, in
 
 def edge_region(truth: np.ndarray, radius: int = EDGE_RADIUS) -> np.ndarray:
     """Pixels within ``radius`` of the true boundary, or partly transparent in truth."""
-    hard = (truth >= 0.5).astype(np.uint8)
+    hard = (truth >= MASK_THRESHOLD).astype(np.uint8)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
     boundary = cv2.dilate(hard, kernel) != cv2.erode(hard, kernel)
     return boundary | ((truth > 0) & (truth < 1))
@@ -115,7 +116,7 @@ def reference_foreground(case: MattingCase) -> np.ndarray:
 
 def scores(alpha: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
     """IoU at 0.5, whole-photo SAD and edge SAD."""
-    predicted, true = alpha >= 0.5, truth >= 0.5
+    predicted, true = alpha >= MASK_THRESHOLD, truth >= MASK_THRESHOLD
     union = np.logical_or(predicted, true).sum()
     iou = np.logical_and(predicted, true).sum() / union if union else 1.0
     error = np.abs(np.clip(alpha, 0, 1) - truth)

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 import alphacut
+from alphacut.convert import MASK_THRESHOLD
 from alphacut.models import load_model
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "people"
@@ -50,7 +51,7 @@ def load_pairs(limit: int | None = None) -> list[tuple[str, np.ndarray, np.ndarr
 
 
 def score(alpha: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    predicted = alpha >= 0.5
+    predicted = alpha >= MASK_THRESHOLD
     union = np.logical_or(predicted, truth).sum()
     iou = np.logical_and(predicted, truth).sum() / union if union else 1.0
     return float(iou), float(np.abs(alpha - truth).mean())

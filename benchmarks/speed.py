@@ -158,7 +158,7 @@ def _prepare(photo: np.ndarray, sizes: list[float], folder: Path) -> dict[float,
         rgb = _scaled(photo, size)
         _write_jpeg(path, rgb)
         matte = alphacut.remove_background(rgb, method="neural", model="selfie", refine=False)
-        np.save(folder / f"{size:g}mp-mask.npy", (matte.alpha >= 0.5).astype(np.uint8) * 255)
+        np.save(folder / f"{size:g}mp-mask.npy", matte.mask.astype(np.uint8) * 255)
         refined = alphacut.remove_background(rgb)
         np.save(folder / f"{size:g}mp-alpha.npy", (refined.alpha * 255 + 0.5).astype(np.uint8))
         paths[size] = path

@@ -80,13 +80,44 @@ def test_truth_conversions():
     np.testing.assert_array_equal(as_truth_alpha(labels, labels=True), [[0, 1, 1]])
     np.testing.assert_allclose(as_truth_alpha(np.array([[0, 51, 255]], np.uint8)), [[0, 0.2, 1]])
     np.testing.assert_allclose(as_truth_alpha(np.array([[0, 65535]], np.uint16)), [[0, 1]])
-    np.testing.assert_allclose(as_truth_alpha(np.array([[-1.0, 0.3, 2.0]])), [[0, 0.3, 1]])
+    np.testing.assert_allclose(as_truth_alpha(np.array([[-0.05, 0.3, 1.05]])), [[0, 0.3, 1]])
     np.testing.assert_array_equal(as_truth_alpha(np.array([[0, 255]], np.int64)), [[0, 1]])
     rgb = np.zeros((2, 2, 3), np.uint8)
     rgb[0, 0] = 255
     assert as_truth_alpha(rgb).shape == (2, 2)
     with pytest.raises(ValueError):
         as_truth_alpha(np.zeros((2, 2, 2, 2)))
+
+
+# --- mattes of any dtype score as the same mattes in float ---------------------------------
+
+
+def test_a_uint8_matte_scores_like_the_same_matte_in_float():
+    # The defect: uint8 mattes were taken as float without scaling, so a matte compared
+    # with itself stored as float had a mean |delta alpha| of 63.5 instead of 0.
+    truth = np.array([[0.0, 1.0], [0.0, 0.0]], np.float32)
+    eight_bit = (truth * 255).astype(np.uint8)
+    assert mean_abs_diff(eight_bit, truth) == 0.0
+    rows = agreement_table({"uint8": eight_bit, "float": truth}, truth=eight_bit)
+    assert [row.mean_abs_diff for row in rows] == [0.0, 0.0, 0.0]
+    np.testing.assert_array_equal(disagreement([eight_bit, truth]), 0)
+
+
+def test_a_uint8_matte_is_masked_at_half_opacity_not_at_one_level():
+    # The defect: alpha 100 of 255 (0.39) counted as >= 0.5, so it was in the mask.
+    faint = np.full((2, 2), 100, np.uint8)
+    assert iou(faint, np.zeros((2, 2))) == 1.0  # both masks empty
+    assert iou(np.full((2, 2), 128, np.uint8), np.ones((2, 2))) == 1.0
+
+
+def test_a_uint16_matte_is_scaled_in_a_metric():
+    half = np.full((2, 2), 32768, np.uint16)
+    assert mean_abs_diff(half, np.full((2, 2), 0.5)) == pytest.approx(0.5 / 65535, abs=1e-6)
+
+
+def test_nan_in_a_matte_is_an_error_not_a_nan_score():
+    with pytest.raises(ValueError, match="NaN"):
+        mean_abs_diff(np.array([[np.nan, 0.0]]), np.zeros((1, 2)))
 
 
 def test_edge_uncertainty_counts_the_unsure_part_of_the_outline():

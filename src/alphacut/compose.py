@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import ImageColor
 
-from alphacut.imageops import as_float_rgb, resize, to_uint8
+from alphacut.convert import as_float_rgb
+from alphacut.imageops import resize, to_uint8
 
 __all__ = ["parse_color", "cutout", "composite", "mask_image"]
 
@@ -101,7 +102,7 @@ def composite(
         float HxW in [0, 1], the same height and width.
     background : tuple of int or ndarray
         An ``(r, g, b)`` tuple, 0..255 (see :func:`parse_color`), or an image of any size
-        and any layout :func:`alphacut.imageops.as_float_rgb` takes, scaled to cover the
+        and any layout :func:`alphacut.convert.as_float_rgb` takes, scaled to cover the
         photo and centre-cropped (no distortion, no empty bars).
 
     Returns

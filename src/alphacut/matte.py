@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from alphacut.compose import cutout
+from alphacut.convert import MASK_THRESHOLD
 
 __all__ = ["Matte"]
 
@@ -47,8 +48,8 @@ class Matte:
 
     @property
     def mask(self) -> np.ndarray:
-        """Boolean HxW mask: ``alpha >= 0.5``."""
-        return self.alpha >= 0.5
+        """Boolean HxW mask: ``alpha >= 0.5`` (:data:`alphacut.convert.MASK_THRESHOLD`)."""
+        return self.alpha >= MASK_THRESHOLD
 
     def rgba(self) -> np.ndarray:
         """The cut-out: decontaminated colours with alpha as the 4th channel.

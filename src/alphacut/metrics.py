@@ -1,7 +1,9 @@
 """How far apart two mattes are: the numbers behind "compare methods".
 
 Pure numpy, so any front end (napari's compare widget, benchmarks, notebooks) reports the
-same figures. Masks are ``alpha >= 0.5``, as :attr:`alphacut.Matte.mask`.
+same figures. Masks are ``alpha >= 0.5`` (:data:`alphacut.convert.MASK_THRESHOLD`), as
+:attr:`alphacut.Matte.mask`. Mattes and truths of any dtype are read by the rules of
+:mod:`alphacut.convert`, so a uint8 matte scores the same as that matte in float.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+# as_truth_alpha is re-exported: the napari compare widget imports it from here.
+from alphacut.convert import MASK_THRESHOLD, as_truth_alpha, read_alpha
+
 __all__ = [
     "Agreement",
     "agreement_table",
@@ -22,15 +27,6 @@ __all__ = [
     "iou",
     "mean_abs_diff",
 ]
-
-MASK_THRESHOLD = 0.5
-
-
-def _alpha(array: np.ndarray) -> np.ndarray:
-    array = np.asarray(array)
-    if array.dtype == bool:
-        return array.astype(np.float32)
-    return np.asarray(array, np.float32)
 
 
 def _same_shape(a: np.ndarray, b: np.ndarray) -> None:
@@ -44,7 +40,8 @@ def iou(a: np.ndarray, b: np.ndarray, *, threshold: float = MASK_THRESHOLD) -> f
     Parameters
     ----------
     a, b : ndarray
-        HxW alphas in [0, 1] (or boolean masks) of the same shape.
+        HxW alphas of the same shape, of any dtype :func:`alphacut.convert.as_alpha`
+        takes (float in [0, 1], uint8, uint16, boolean masks, ...).
     threshold : float
         Alpha at and above which a pixel belongs to the mask.
 
@@ -60,7 +57,7 @@ def iou(a: np.ndarray, b: np.ndarray, *, threshold: float = MASK_THRESHOLD) -> f
     >>> iou(a, b)
     0.3333333333333333
     """
-    a, b = _alpha(a), _alpha(b)
+    a, b = read_alpha(a), read_alpha(b)
     _same_shape(a, b)
     mask_a, mask_b = a >= threshold, b >= threshold
     union = np.count_nonzero(mask_a | mask_b)
@@ -75,7 +72,8 @@ def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
     Parameters
     ----------
     a, b : ndarray
-        HxW alphas in [0, 1] (or boolean masks) of the same shape.
+        HxW alphas of the same shape, of any dtype :func:`alphacut.convert.as_alpha`
+        takes (float in [0, 1], uint8, uint16, boolean masks, ...).
 
     Returns
     -------
@@ -92,7 +90,7 @@ def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
     >>> mean_abs_diff(np.zeros((2, 2)), np.full((2, 2), 0.25))
     0.25
     """
-    a, b = _alpha(a), _alpha(b)
+    a, b = read_alpha(a), read_alpha(b)
     _same_shape(a, b)
     return float(np.mean(np.abs(a - b), dtype=np.float64))
 
@@ -122,10 +120,10 @@ def disagreement(alphas: Mapping[str, np.ndarray] | list[np.ndarray]) -> np.ndar
     values = list(alphas.values()) if isinstance(alphas, Mapping) else list(alphas)
     if not values:
         raise ValueError("disagreement needs at least one matte")
-    first = _alpha(values[0])
+    first = read_alpha(values[0])
     low, high = first.copy(), first.copy()
     for value in values[1:]:
-        value = _alpha(value)
+        value = read_alpha(value)
         _same_shape(first, value)
         np.minimum(low, value, out=low)
         np.maximum(high, value, out=high)
@@ -142,7 +140,7 @@ def edge_uncertainty(
     """Share of the subject's outline where the method itself was unsure: which cut-outs
     to check by eye.
 
-    The outline is the boundary of ``final >= 0.5``; the share counts the pixels within
+    The outline is the boundary of the mask ``final >= 0.5``; the share counts the pixels within
     ``radius`` of it where the method's own alpha (``coarse``, before any refinement) lies
     strictly between the ``unsure`` limits. A clean product shot scores near 0; hair, fur,
     foliage and a subject the model half-recognised score high. Measured on the 12
@@ -174,8 +172,8 @@ def edge_uncertainty(
     >>> round(edge_uncertainty(blurred), 2)
     0.92
     """
-    coarse = _alpha(coarse)
-    final = coarse if final is None else _alpha(final)
+    coarse = read_alpha(coarse)
+    final = coarse if final is None else read_alpha(final)
     _same_shape(coarse, final)
     inside = (final >= MASK_THRESHOLD).view(np.uint8)
     cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
@@ -229,50 +227,9 @@ def agreement_table(
     """
     rows = []
     if truth is not None:
-        truth = _alpha(truth)
+        truth = read_alpha(truth)
         for name, alpha in alphas.items():
             rows.append(Agreement(name, truth_name, iou(alpha, truth), mean_abs_diff(alpha, truth)))
     for (name_a, a), (name_b, b) in combinations(alphas.items(), 2):
         rows.append(Agreement(name_a, name_b, iou(a, b), mean_abs_diff(a, b)))
     return rows
-
-
-def as_truth_alpha(array: np.ndarray, *, labels: bool = False) -> np.ndarray:
-    """A ground truth as float32 HxW alpha in [0, 1].
-
-    Parameters
-    ----------
-    array : ndarray
-        HxW (or HxWxC, whose first channel is used) truth. With ``labels``, any non-zero
-        label is subject. Otherwise an image: uint8 and uint16 are scaled to [0, 1], bool
-        is 0/1, and floats are taken as alpha (clipped to [0, 1]).
-    labels : bool
-        Whether ``array`` holds labels (a segmentation) rather than an alpha image.
-
-    Returns
-    -------
-    ndarray
-        float32 HxW.
-
-    Examples
-    --------
-    >>> as_truth_alpha(np.array([[0, 3]]), labels=True).tolist()
-    [[0.0, 1.0]]
-    >>> as_truth_alpha(np.array([[0, 255]], np.uint8)).tolist()
-    [[0.0, 1.0]]
-    """
-    array = np.asarray(array)
-    if array.ndim == 3:
-        array = array[..., 0]
-    if array.ndim != 2:
-        raise ValueError(f"a ground truth must be HxW, got shape {array.shape}")
-    if labels or array.dtype == bool:
-        return (array != 0).astype(np.float32)
-    if array.dtype == np.uint8:
-        return array.astype(np.float32) / np.float32(255)
-    if array.dtype == np.uint16:
-        return array.astype(np.float32) / np.float32(65535)
-    if np.issubdtype(array.dtype, np.integer):
-        # Integer images other than 8/16-bit are masks in practice (0/1 or 0/255).
-        return (array > 0).astype(np.float32)
-    return np.clip(np.nan_to_num(array.astype(np.float32)), 0.0, 1.0)

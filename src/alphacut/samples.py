@@ -19,7 +19,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from alphacut.imageops import as_float_rgb, to_uint8
+from alphacut.convert import MASK_THRESHOLD, as_float_rgb
+from alphacut.imageops import to_uint8
 
 __all__ = ["person_photo", "green_screen_photo", "green_screen_alpha", "SCREEN_COLOR"]
 
@@ -113,7 +114,9 @@ def _main_subject(alpha: np.ndarray, fade: int = 48) -> np.ndarray:
     The model also half-keeps bits of the flag behind the astronaut, and the photo's own
     left and right edges would otherwise show as straight cuts on the wider canvas.
     """
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((alpha >= 0.5).astype(np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        (alpha >= MASK_THRESHOLD).astype(np.uint8)
+    )
     if count > 1:
         largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
         keep = cv2.dilate((labels == largest).astype(np.uint8), np.ones((9, 9), np.uint8))

@@ -144,6 +144,24 @@ def test_float_images_of_any_range_keep_their_tones(tmp_path, scale):
     np.testing.assert_allclose(image[..., 0], ramp, atol=1e-5)
 
 
+def test_float_image_with_resampling_overshoot_is_not_read_as_0_to_255(tmp_path):
+    # The defect: a 0..1 float TIFF peaking at 1.04 (bicubic ringing) was divided by 255,
+    # a black photo. Files now follow alphacut.convert's table: 10 % slack, then clipped.
+    ramp = np.linspace(0, 1, 32 * 32, dtype=np.float32).reshape(32, 32)
+    ringing = ramp.copy()
+    ringing[0, :2] = [-0.03, 1.04]
+    Image.fromarray(ringing, mode="F").save(tmp_path / "ringing.tif")
+    image = read_image(tmp_path / "ringing.tif")
+    np.testing.assert_allclose(image[1:, :, 0], ramp[1:], atol=1e-6)
+    assert image[0, :2, 0].tolist() == [0.0, 1.0]
+
+
+def test_pixels_beyond_16_bits_in_a_file_are_scaled_by_their_peak(tmp_path):
+    ramp = np.linspace(0, 1, 32 * 32, dtype=np.float32).reshape(32, 32)
+    Image.fromarray(ramp * 1e6, mode="F").save(tmp_path / "hdr.tif")
+    np.testing.assert_allclose(read_image(tmp_path / "hdr.tif")[..., 0], ramp, atol=1e-5)
+
+
 def test_float_rgb_tiff_through_opencv(tmp_path):
     import cv2
 

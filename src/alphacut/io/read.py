@@ -313,6 +313,24 @@ def _bomb(error: BaseException) -> str:
     return f"image too large to decode safely ({size}possible decompression bomb)"
 
 
+def _file_scale(array: np.ndarray) -> float:
+    """Full intensity in decoded pixels of unknown depth: 1, 255, 65535 or the peak.
+
+    The rules of :mod:`alphacut.convert` (float ranges with 10 % slack for resampling
+    overshoot, integer 0/1 masks), so a file reads like the same array handed to the core.
+    One exception: the values that table refuses (beyond 16 bits, or negative) are still
+    pixels when a file holds them, so they are scaled by their peak and clipped instead.
+    """
+    # Imported here: the reader keeps OpenCV, which convert loads, off the start-up path.
+    from alphacut.convert import full_scale
+
+    try:
+        return full_scale(array)
+    except ValueError:
+        peak = float(array.max()) if array.size else 0.0
+        return next((r for r in (1.0, 255.0, 65535.0) if peak <= r), peak)
+
+
 def _unit_float(array: np.ndarray, source: str) -> np.ndarray:
     """Float pixels as float32 in [0, 1].
 
@@ -325,17 +343,13 @@ def _unit_float(array: np.ndarray, source: str) -> np.ndarray:
         if np.isnan(array).any():
             raise ImageReadError(source, "image holds NaN (not-a-number) pixel values")
         raise ImageReadError(source, "image holds infinite pixel values")
-    peak = float(array.max()) if array.size else 0.0
-    scale = 1.0 if peak <= 1.0 else 255.0 if peak <= 255.0 else 65535.0 if peak <= 65535 else peak
-    return np.clip(array / np.float32(scale), 0.0, 1.0)
+    return np.clip(array / np.float32(_file_scale(array)), 0.0, 1.0)
 
 
 def _integer_to_unit(array: np.ndarray) -> np.ndarray:
     """Integer pixels of unknown depth (PIL's "I" mode, 32-bit TIFF) as float32 in [0, 1]."""
-    array = np.asarray(array, np.float32)
-    peak = float(array.max()) if array.size else 0.0
-    scale = 255.0 if peak <= 255 else 65535.0 if peak <= 65535 else peak
-    return np.clip(array / np.float32(scale), 0.0, 1.0)
+    scale = _file_scale(np.asarray(array))
+    return np.clip(np.asarray(array, np.float32) / np.float32(scale), 0.0, 1.0)
 
 
 def _grey_to_rgb(grey: np.ndarray) -> np.ndarray:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from alphacut.imageops import as_float_rgb, full_scale, pixel_dot
+from alphacut.convert import as_float_rgb, full_scale
+from alphacut.imageops import pixel_dot
 
 __all__ = ["chroma", "estimate_key_color", "despill", "unmix_background"]
 
@@ -74,7 +75,7 @@ def estimate_key_color(
     Parameters
     ----------
     image : ndarray
-        RGB photo (uint8, uint16 or float; see :func:`alphacut.imageops.as_float_rgb`).
+        RGB photo (uint8, uint16 or float; see :func:`alphacut.convert.as_float_rgb`).
     border : float
         Width of the border strip as a fraction of the short side.
     min_coverage : float

@@ -12,8 +12,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from alphacut.convert import read_float_rgb
 from alphacut.guided import guided_upsample
-from alphacut.imageops import box_mask, read_float_rgb, resize
+from alphacut.imageops import box_mask, resize
 from alphacut.models import DEFAULT_MODEL, LoadedModel, ModelSpec, load_model
 from alphacut.models.session import run_batch
 

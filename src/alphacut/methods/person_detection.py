@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from alphacut.imageops import read_float_rgb
+from alphacut.convert import read_float_rgb
 from alphacut.models import load_model
 
 __all__ = ["DETECTORS", "PERSON_SCORE", "detector_scores", "shows_person"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from alphacut.refine._convert import as_alpha
+from alphacut.convert import as_alpha
 
 __all__ = ["feather"]
 
@@ -39,7 +39,7 @@ def feather(alpha: np.ndarray, *, sigma: float = 1.0, band: np.ndarray | None = 
     >>> np.round(feather(alpha, sigma=1.0)[2].astype(float), 2).tolist()
     [0.0, 0.0, 0.06, 0.3, 0.7, 0.94, 1.0, 1.0]
     """
-    alpha = as_alpha(alpha).copy()
+    alpha = as_alpha(alpha)  # a copy
     if sigma <= 0:
         return alpha
     if sigma > 50:

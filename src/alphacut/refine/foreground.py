@@ -18,7 +18,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from alphacut.refine._convert import read_alpha, read_float_rgb
+from alphacut.convert import read_alpha, read_float_rgb
 
 __all__ = ["estimate_foreground"]
 

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from alphacut.refine._convert import as_trimap, read_float_rgb
+from alphacut.convert import as_trimap, read_float_rgb
 from alphacut.refine.matting import _grown_box, _snap_ends, matting_laplacian
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from alphacut.refine._convert import as_trimap, read_alpha, read_float_rgb
+from alphacut.convert import as_trimap, read_alpha, read_float_rgb
 from alphacut.refine.feather import feather
 from alphacut.refine.foreground import estimate_foreground
 from alphacut.refine.matting import estimate_alpha

@@ -17,7 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from alphacut.refine._convert import read_alpha, read_float_rgb
+from alphacut.convert import MASK_THRESHOLD, read_alpha, read_float_rgb
 
 __all__ = ["make_trimap", "band_width", "within_reach", "colour_doubt"]
 
@@ -117,7 +117,7 @@ def make_trimap(
     uncertain = (alpha > lo) & (alpha < hi)
     # A hard step has no uncertain pixel: mark the pixels on either side of the 0.5 contour
     # (a morphological gradient with a cross is non-zero exactly there).
-    inside = (alpha >= 0.5).view(np.uint8)
+    inside = (alpha >= MASK_THRESHOLD).view(np.uint8)
     cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
     step = cv2.morphologyEx(inside, cv2.MORPH_GRADIENT, cross, borderType=cv2.BORDER_REPLICATE) > 0
     if band is None:
@@ -155,7 +155,7 @@ def within_reach(trimap: np.ndarray, reach: float) -> np.ndarray:
     Parameters
     ----------
     trimap : ndarray
-        HxW trimap, float 0 / 0.5 / 1 (see :func:`alphacut.refine._convert.as_trimap`).
+        HxW trimap, float 0 / 0.5 / 1 (see :func:`alphacut.convert.as_trimap`).
     reach : float
         Distance in pixels (Euclidean).
 
