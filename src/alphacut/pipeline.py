@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from alphacut.imageops import as_float_rgb, box_mask
+from alphacut.convert import MASK_THRESHOLD, as_float_rgb
+from alphacut.imageops import box_mask
 from alphacut.matte import Matte
 from alphacut.methods.chroma import chroma_matte, estimate_key_color
 from alphacut.methods.grabcut import (
@@ -139,8 +140,8 @@ def choose_model(model: str | ModelSpec | None = None) -> tuple[str | ModelSpec,
 
 
 def has_subject(alpha: np.ndarray, *, min_fraction: float = MIN_SUBJECT_FRACTION) -> bool:
-    """Whether a matte holds a subject: enough pixels at alpha ≥ 0.5."""
-    return bool(np.mean(alpha >= 0.5) >= min_fraction)
+    """Whether a matte holds a subject: enough pixels at alpha ≥ :data:`MASK_THRESHOLD`."""
+    return bool(np.mean(alpha >= MASK_THRESHOLD) >= min_fraction)
 
 
 def _check_neural(
