@@ -21,12 +21,14 @@ gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
 
 PROC_NAME = "python-fu-alphacut-remove-background"
-METHODS = (
-    ("auto", "Automatic", "Chroma key on a green/blue screen, else the neural model"),
-    ("neural", "Neural (people)", "Person segmentation network"),
-    ("chroma", "Chroma key", "Green/blue screen keying"),
-    ("grabcut", "GrabCut", "Graph cut around the selection (or an automatic rectangle)"),
-)
+# The methods come from alphacut's table (alphacut.methods.registry.METHODS); when alphacut
+# cannot be imported while GIMP registers the plug-in, only this one is offered, and
+# running it reports the import error with the fix.
+DEFAULT_METHOD = "auto"
+# "default" passes no refine option: each method's own default from alphacut's table.
+REFINE_DEFAULT, REFINE_ON, REFINE_OFF = "default", "on", "off"
+# The feather radius the dialog starts at when alphacut cannot be imported to ask.
+FALLBACK_FEATHER = 1.0
 # "default" passes no model: the core's own choice (today's behaviour).
 DEFAULT_MODEL_CHOICE = "default"
 # The general model suggested when none is installed: the best one obtainable offline.
@@ -122,6 +124,117 @@ def import_alphacut():
         f"Cannot import alphacut ({detail}). {where}\n"
         f"To fix it, run in a terminal, then restart GIMP:\n    {_fix_command()}"
     )
+
+
+# --- methods and refinement, from alphacut's table ---------------------------------------------
+
+
+def _alphacut_or_none():
+    """alphacut, or None when it cannot be imported (GIMP's start-up query must not fail)."""
+    try:
+        return import_alphacut()[0]
+    except Exception:  # noqa: BLE001 - any failure means the same: alphacut is not usable
+        return None
+
+
+def _sentence(text):
+    return text[:1].upper() + text[1:]
+
+
+def method_entries():
+    """(name, label, help) of every method in alphacut's table, in its order (the default
+    first); only Automatic, labelled as unusable, when alphacut cannot be imported."""
+    if _alphacut_or_none() is not None:
+        try:
+            from alphacut.methods.registry import METHODS
+
+            return [(spec.name, spec.label, _sentence(spec.help)) for spec in METHODS.values()]
+        except Exception:  # noqa: BLE001 - an alphacut too old or broken: as if missing
+            pass
+    return [
+        (
+            DEFAULT_METHOD,
+            "Automatic (alphacut not found: run to see how to install it)",
+            "alphacut cannot be imported by GIMP's Python; running says why and how to fix it",
+        )
+    ]
+
+
+def method_choice(entries):
+    choice = Gimp.Choice.new()
+    for index, (name, label, help_text) in enumerate(entries):
+        choice.add(name, index, label, help_text)
+    return choice
+
+
+def method_labels(reads_option=None, refined=None):
+    """Labels of the methods in alphacut's table that read method option ``reads_option``
+    and/or whose alpha is (``refined=True``) or is not refined by default; None when
+    alphacut cannot be imported."""
+    if _alphacut_or_none() is None:
+        return None
+    try:
+        from alphacut.methods.registry import METHODS
+    except Exception:  # noqa: BLE001 - an alphacut too old or broken: as if missing
+        return None
+    return [
+        spec.label
+        for spec in METHODS.values()
+        if (reads_option is None or reads_option in spec.options)
+        and (refined is None or spec.refine == refined)
+    ]
+
+
+def refine_default_text():
+    """What Default means, e.g. "on, except for Chroma key" (read from alphacut's table)."""
+    unrefined = method_labels(refined=False)
+    if unrefined is None:
+        return "each method's own"
+    if not unrefined:
+        return "on for every method"
+    return "on, except for " + " and ".join(unrefined)
+
+
+def refine_choice():
+    choice = Gimp.Choice.new()
+    choice.add(
+        REFINE_DEFAULT,
+        0,
+        f"Default ({refine_default_text()})",
+        "Each method's own default, as alphacut's command line and napari use it",
+    )
+    choice.add(REFINE_ON, 1, "On", "Refine the edge whatever the method, with the feather below")
+    choice.add(REFINE_OFF, 2, "Off", "Keep the method's alpha as it is")
+    return choice
+
+
+def core_feather(alphacut=None):
+    """alphacut's default feather radius (``alphacut.refine.refine``'s ``feather_sigma``)."""
+    import inspect
+
+    if alphacut is None:
+        alphacut = _alphacut_or_none()
+        if alphacut is None:
+            return FALLBACK_FEATHER
+    from alphacut.refine import refine
+
+    return inspect.signature(refine).parameters["feather_sigma"].default
+
+
+def refine_options(alphacut, refine, feather):
+    """``remove_background``'s refinement keywords for the dialog's Refine edges and Feather.
+
+    Default passes nothing (each method's own default), unless the feather differs from
+    alphacut's default: asking for a feather is asking for refinement, of chroma keying
+    too (alphacut's rule). On passes the feather; Off passes neither.
+    """
+    if refine == REFINE_OFF:
+        return {"refine": False}
+    if refine == REFINE_ON:
+        return {"refine": True, "feather_sigma": feather}
+    if abs(feather - core_feather(alphacut)) > 1e-9:
+        return {"feather_sigma": feather}
+    return {}
 
 
 # --- models -----------------------------------------------------------------------------------
@@ -374,15 +487,18 @@ def remove_background(procedure, run_mode, image, drawables, config):
         raise calling_error("Indexed images are not supported: use Image > Mode > RGB first.")
 
     method = config.get_property("method")
-    refine = config.get_property("refine")
+    refine = config.get_property("refine")  # "default", "on" or "off"
     feather = config.get_property("feather")
     add_foreground = config.get_property("foreground-layer")
     model = config.get_property("model")
-    if model == DEFAULT_MODEL_CHOICE or method not in ("auto", "neural"):
-        model = None  # the core's default; chroma and GrabCut use no model
 
     # Imported only now: a missing dependency must not break GIMP's start-up query.
     alphacut, np = import_alphacut()
+    from alphacut.methods.registry import METHODS
+
+    spec = METHODS.get(method)
+    if model == DEFAULT_MODEL_CHOICE or spec is None or "model" not in spec.options:
+        model = None  # the core's default; chroma and GrabCut use no model
 
     Gimp.progress_init("Removing background…")
     # Before the pixels are read: offline, the one-line error is all that happens.
@@ -392,12 +508,11 @@ def remove_background(procedure, run_mode, image, drawables, config):
     selected = read_selection(np, image, layer)
     rect, hints = selection_guides(np, selected) if selected is not None else (None, None)
 
-    options = {"refine": refine}
+    # Only what the user chose differently: with the dialog's defaults the call is
+    # alphacut's own defaults, as on the command line and in napari.
+    options = refine_options(alphacut, refine, feather)
     if model is not None:
         options["model"] = model
-    if refine:
-        # The core rejects refinement options when refinement is off.
-        options["feather_sigma"] = feather
     try:
         matte = alphacut.remove_background(
             rgb,
@@ -514,44 +629,61 @@ class AlphacutRemoveBackground(Gimp.PlugIn):
         procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
         procedure.set_menu_label("Remove Background…")
         procedure.add_menu_path("<Image>/Layer/Transparency/")
+        methods = method_entries()
+        refine_default = refine_default_text()
         procedure.set_documentation(
             "Mask out the background of a layer with alphacut",
-            "Computes the subject's alpha with alphacut (chroma key, GrabCut or a neural "
-            "network, refined at the edges) and adds it as a layer mask, adding an alpha "
-            "channel if needed. A selection marks where the subject is: its bounding box is "
-            "the GrabCut rectangle and everything outside it is background. Optionally adds "
-            "a layer with the decontaminated colours (background colour removed from the "
-            "edges). The layer must not have a mask already (interactively you are asked).",
+            "Computes the subject's alpha with alphacut ("
+            + ", ".join(label for _, label, _ in methods)
+            + ") and adds it as a layer mask, adding an alpha channel if needed. Refine edges "
+            f"(alpha matting and colour clean-up on the edge): Default is the method's own "
+            f"({refine_default}), as in alphacut's command line and napari; On or Off forces "
+            "it. A selection marks where the subject is: its bounding box is the GrabCut "
+            "rectangle and everything outside it is background. Optionally adds a layer with "
+            "the decontaminated colours (background colour removed from the edges). The "
+            "layer must not have a mask already (interactively you are asked).",
             name,
         )
         procedure.set_attribution("alphacut developers", "alphacut developers", "2025")
 
-        methods = Gimp.Choice.new()
-        for index, (nick, label, help_text) in enumerate(METHODS):
-            methods.add(nick, index, label, help_text)
         flags = GObject.ParamFlags.READWRITE
         procedure.add_choice_argument(
-            "method", "_Method", "How to find the subject", methods, "auto", flags
+            "method",
+            "_Method",
+            "How to find the subject",
+            method_choice(methods),
+            DEFAULT_METHOD,
+            flags,
         )
+        model_users = " and ".join(method_labels(reads_option="model") or ["the neural methods"])
         procedure.add_choice_argument(
             "model",
             "M_odel",
-            "Neural model for Automatic and Neural: installed ones are listed first; one "
+            f"Neural model for {model_users}: installed ones are listed first; one "
             "marked 'download' is downloaded first (GIMP's progress shows it; Cancel stops it)",
             model_choice(),
             DEFAULT_MODEL_CHOICE,
             flags,
         )
-        procedure.add_boolean_argument(
-            "refine", "Refine _edges", "Alpha matting and colour clean-up on the edge", True, flags
+        procedure.add_choice_argument(
+            "refine",
+            "Refine _edges",
+            "Alpha matting and colour clean-up on the edge: default (the method's own: "
+            f"{refine_default}), on or off",
+            refine_choice(),
+            REFINE_DEFAULT,
+            flags,
         )
+        feather = core_feather()
         procedure.add_double_argument(
             "feather",
             "_Feather radius",
-            "Softness of the refined edge, in pixels (used when refining edges)",
+            f"Softness of the refined edge, in pixels (alphacut's default {feather:g}). "
+            "Unused when Refine edges is Off; with Default, another radius asks for "
+            "refinement, of a method not refined by default too",
             0.0,
             50.0,
-            1.0,
+            feather,
             flags,
         )
         procedure.add_boolean_argument(

@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -124,12 +123,12 @@ def photos(tmp_path_factory) -> dict[str, Path]:
     # test (in GIMP and for the reference).
     paths["small"] = folder / "astronaut-small.png"
     Image.fromarray(rgb).resize((256, 256), Image.Resampling.LANCZOS).save(paths["small"])
-    # The photo in front of a studio green screen: chroma keying needs a keyed border.
-    screen = np.empty((600, 600, 3), np.uint8)
-    screen[:] = (20, 180, 60)
-    screen[88:, 44:556] = rgb
+    # alphacut's green-screen sample (napari's too): the person over an unevenly lit
+    # screen, which Automatic keys.
+    from alphacut.samples import green_screen_photo
+
     paths["greenscreen"] = folder / "greenscreen.png"
-    Image.fromarray(screen).save(paths["greenscreen"])
+    Image.fromarray(green_screen_photo()).save(paths["greenscreen"])
     # Not a person: for the general model.
     from skimage.data import chelsea
 

@@ -87,13 +87,24 @@ def run_job(job):
                 "image_types": procedure.get_image_types(),
                 "arguments": [spec.name for spec in procedure.get_arguments()],
             }
-            model = procedure.find_argument("model")
-            if model is not None:
-                # The choice as GIMP registered it: what the dialog's drop-down lists.
-                choice = Gimp.param_spec_choice_get_choice(model)
-                result["procedure"]["models"] = [
-                    [nick, choice.get_label(nick)] for nick in choice.list_nicks()
+            # Each choice as GIMP registered it: what the dialog's drop-downs list, in
+            # order ([nick, label, help]), and the argument's default.
+            choices, defaults = {}, {}
+            for argument in ("method", "model", "refine"):
+                spec = procedure.find_argument(argument)
+                if spec is None:
+                    continue
+                choice = Gimp.param_spec_choice_get_choice(spec)
+                choices[argument] = [
+                    [nick, choice.get_label(nick), choice.get_help(nick)]
+                    for nick in choice.list_nicks()
                 ]
+                defaults[argument] = Gimp.param_spec_choice_get_default(spec)
+            result["procedure"]["choices"] = choices
+            result["procedure"]["defaults"] = defaults
+            feather = procedure.find_argument("feather")
+            if feather is not None:
+                defaults["feather"] = feather.get_default_value()
         config = procedure.create_config()
         run_mode = getattr(Gimp.RunMode, job.get("run_mode", "noninteractive").upper())
         config.set_property("run-mode", run_mode)
@@ -102,6 +113,12 @@ def run_job(job):
         config.set_core_object_array("drawables", [target])
         for name, value in job.get("args", {}).items():
             config.set_property(name, value)
+            # GIMP replaces a value its argument does not take (a choice's unknown nick, a
+            # boolean for a choice) by the default, silently: a test would then check
+            # something else than it says.
+            kept = config.get_property(name)
+            if kept != value and not (isinstance(value, float) and abs(kept - value) < 1e-9):
+                raise ValueError(f"argument {name!r}: set to {value!r}, GIMP kept {kept!r}")
         # Written now: if the call never returns, the test still learns how far it got.
         write_result(out, result)
         start = time.perf_counter()

@@ -1,6 +1,9 @@
 """The core's own answer for a GIMP job: ``alphacut.remove_background`` on the pixels GIMP
 read, run with the Python environment GIMP uses (so both see the same library versions).
 
+Only what the job's arguments choose is passed; everything else is left to the core's own
+defaults, so that the plug-in's defaults are checked against the core's rather than copied.
+
 Usage: python reference.py JOB_JSON  (writes alpha.npy, foreground.npy, reference.json)
 """
 
@@ -11,6 +14,24 @@ import sys
 import numpy as np
 
 import alphacut
+from alphacut.methods.registry import get_method
+
+
+def refine_options(args: dict) -> dict:
+    """The refinement keywords a user who set the job's GIMP arguments asks the core for.
+
+    Refine edges at "default" (or not given) passes no refine option: the core's own
+    default for the method. A feather passes ``feather_sigma`` unless refinement is off;
+    with "default" that asks for refinement (the core's rule), so a job that wants the
+    core's defaults gives no feather. No restated defaults: those are the core's.
+    """
+    refine = args.get("refine", "default")
+    options = {}
+    if refine != "default":
+        options["refine"] = {"on": True, "off": False}[refine]
+    if "feather" in args and refine != "off":
+        options["feather_sigma"] = args["feather"]
+    return options
 
 
 def main(job_path: str) -> None:
@@ -24,19 +45,20 @@ def main(job_path: str) -> None:
     rgb = raw.reshape(height, width, 3)
 
     args = job.get("args", {})
-    refine = args.get("refine", True)
-    options = {"refine": refine}
-    if refine:
-        options["feather_sigma"] = args.get("feather", 1.0)
+    options = refine_options(args)
     reference = job.get("reference", {})
-    hints = None
     if reference.get("hints"):
-        hints = np.load(reference["hints"])
-    rect = tuple(reference["rect"]) if reference.get("rect") else None
-    method = args.get("method", "auto")
-    if args.get("model", "default") != "default" and method in ("auto", "neural"):
-        options["model"] = args["model"]
-    matte = alphacut.remove_background(rgb, method, rect=rect, hints=hints, **options)
+        options["hints"] = np.load(reference["hints"])
+    if reference.get("rect"):
+        options["rect"] = tuple(reference["rect"])
+    method = args.get("method")
+    if method is not None:
+        options["method"] = method
+    model = args.get("model", "default")
+    if model != "default" and "model" in get_method(method or "auto").options:
+        options["model"] = model
+    # Only what the job chose: everything else is the core's own default.
+    matte = alphacut.remove_background(rgb, **options)
     np.save(os.path.join(out, "alpha.npy"), matte.alpha)
     np.save(os.path.join(out, "foreground.npy"), matte.foreground)
     with open(os.path.join(out, "reference.json"), "w") as f:

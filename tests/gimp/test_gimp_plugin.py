@@ -8,13 +8,24 @@ environment, so both use the same library versions).
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from gimp_harness import GIMP_TIMES, JobResult, run_job, run_jobs, run_reference
+from gimp_harness import (
+    GIMP_TIMES,
+    JobResult,
+    copy_plugin,
+    run_job,
+    run_jobs,
+    run_reference,
+    write_gimprc,
+)
 from PIL import Image
+
+from alphacut.methods.registry import METHODS
 
 pytestmark = pytest.mark.gimp
 
@@ -35,6 +46,13 @@ def succeeded(job: JobResult) -> dict:
     result = job.result
     assert result["status"] == "success", f"{result['status']}: {result['error']}\n{job.log}"
     return result
+
+
+def core_feather_default() -> float:
+    """The core's default feather radius, as the plug-in must read it."""
+    from alphacut.refine import refine
+
+    return inspect.signature(refine).parameters["feather_sigma"].default
 
 
 def exported_alpha(job: JobResult) -> np.ndarray:
@@ -67,20 +85,31 @@ def assert_read_the_photo(job: JobResult, photo) -> None:
 
 
 METHOD_CASES = [
-    # (method, photo, extra arguments): between them every argument is exercised.
-    ("auto", "astronaut", {}),
-    ("neural", "astronaut", {"feather": 2.5, "foreground-layer": True}),
-    ("chroma", "greenscreen", {"refine": False}),
-    ("grabcut", "small", {}),
+    # (id, method, photo, extra arguments): between them every argument and every Refine
+    # edges value is exercised. The reference passes only what a case sets.
+    ("auto", "auto", "astronaut", {}),
+    (
+        "neural-on",
+        "neural",
+        "astronaut",
+        {"refine": "on", "feather": 2.5, "foreground-layer": True},
+    ),
+    ("chroma-on", "chroma", "greenscreen", {"refine": "on"}),
+    # Default with a feather other than the core's: a refinement option turns refinement
+    # on for chroma too (the core's rule), so the plug-in must pass it through.
+    ("chroma-feather", "chroma", "greenscreen", {"refine": "default", "feather": 3.0}),
+    ("grabcut-off", "grabcut", "small", {"refine": "off"}),
 ]
 
 
 @pytest.mark.parametrize(
-    ("method", "photo", "extra"), METHOD_CASES, ids=[case[0] for case in METHOD_CASES]
+    ("case", "method", "photo", "extra"), METHOD_CASES, ids=[case[0] for case in METHOD_CASES]
 )
-def test_each_method_matches_the_core(gimp, gimp_profile, photos, tmp_path, method, photo, extra):
+def test_each_method_matches_the_core(
+    gimp, gimp_profile, photos, tmp_path, case, method, photo, extra
+):
     args = {"method": method, **extra}
-    job = run(gimp, gimp_profile, tmp_path, {"input": str(photos[photo]), "args": args}, method)
+    job = run(gimp, gimp_profile, tmp_path, {"input": str(photos[photo]), "args": args}, case)
     result = succeeded(job)
     assert_read_the_photo(job, photos[photo])
     reference = run_reference(gimp, job.outdir)
@@ -106,6 +135,22 @@ def test_each_method_matches_the_core(gimp, gimp_profile, photos, tmp_path, meth
         assert np.all(rgba[..., 3] == 1)
         colours_mask = job.raw("foreground-mask.raw", (height, width)).astype(np.float32) / 255
         assert_alpha_close(colours_mask, expected)
+
+
+def test_automatic_on_a_green_screen_matches_the_core_defaults(
+    gimp, gimp_profile, photos, tmp_path
+):
+    """The plug-in with every argument at its default equals ``remove_background(rgb)``:
+    the reference gets no arguments at all, so nothing of the plug-in's is copied."""
+    job = run(gimp, gimp_profile, tmp_path, {"input": str(photos["greenscreen"])}, "defaults")
+    result = succeeded(job)
+    assert_read_the_photo(job, photos["greenscreen"])
+    assert json.loads((job.outdir / "job.json").read_text()).get("args", {}) == {}
+    reference = run_reference(gimp, job.outdir)
+    assert result["method_used"] == reference["method"] == "chroma"
+    expected = np.load(job.outdir / "alpha.npy")
+    assert_alpha_close(job.raw("mask.raw", expected.shape) / np.float32(255), expected)
+    assert_alpha_close(exported_alpha(job), expected)
 
 
 def test_layer_with_offsets(gimp, gimp_profile, photos, tmp_path):
@@ -256,6 +301,43 @@ def test_missing_alphacut_says_how_to_fix_it(gimp, gimp_profile, photos, tmp_pat
         assert "but GIMP runs plug-ins with Python 3." in error
 
 
+def test_registers_without_alphacut_offering_automatic_only(gimp, photos, tmp_path):
+    if gimp.mode != "chroot":
+        pytest.skip("needs a Python without alphacut: only the provisioned root has one")
+    # A fresh profile, so that GIMP queries the plug-in with Debian's python3, which
+    # cannot import alphacut (the shared profile's registration was made with it).
+    plugins = tmp_path / "plug-ins"
+    plugins.mkdir()
+    copy_plugin(plugins)
+    profile = tmp_path / "profile"
+    write_gimprc(profile, plugins)
+    job = run(
+        gimp,
+        profile,
+        tmp_path,
+        {"input": str(photos["small"]), "describe": True},
+        "registered without alphacut",
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    described = job.result["procedure"]
+    assert described["arguments"][-5:] == [
+        "method",
+        "model",
+        "refine",
+        "feather",
+        "foreground-layer",
+    ]
+    # Without alphacut's table, Automatic only, saying that alphacut is missing.
+    [(nick, label, _)] = described["choices"]["method"]
+    assert nick == "auto" and "alphacut not found" in label
+    assert [nick for nick, _, _ in described["choices"]["refine"]] == ["default", "on", "off"]
+    assert [nick for nick, _, _ in described["choices"]["model"]] == ["default"]
+    # Running it gives the import error with the fix.
+    assert job.result["status"] == "execution-error"
+    assert "Cannot import alphacut" in job.result["error"]
+    assert "alphacut gimp install" in job.result["error"]
+
+
 def test_cli_install_registers_the_procedure(gimp, photos, tmp_path):
     """`alphacut gimp install --gimp-dir DIR`, then a GIMP using DIR lists and runs it."""
     profile = tmp_path / "profile"
@@ -289,14 +371,30 @@ def test_cli_install_registers_the_procedure(gimp, photos, tmp_path):
         "feather",
         "foreground-layer",
     ]
+    choices, defaults = described["choices"], described["defaults"]
+    # The methods are alphacut's table, in its order, with its labels and help.
+    assert [nick for nick, _, _ in choices["method"]] == list(METHODS)
+    for nick, label, help_text in choices["method"]:
+        assert label == METHODS[nick].label
+        assert help_text.lower() == METHODS[nick].help.lower()
+    assert defaults["method"] == next(iter(METHODS))
+    # Refine edges: the method's own default, or forced on or off; the dialog starts at
+    # the method's own, whose label says what that is (from the table too).
+    assert [nick for nick, _, _ in choices["refine"]] == ["default", "on", "off"]
+    assert defaults["refine"] == "default"
+    default_label = choices["refine"][0][1]
+    for spec in METHODS.values():
+        assert (spec.label in default_label) == (not spec.refine), default_label
+    assert defaults["feather"] == core_feather_default()
     # The model drop-down: the core's default first, then every model with its size,
     # licence and whether it is installed (GIMP's own cache is empty here).
-    models = dict(described["models"])
-    assert described["models"][0][0] == "default"
+    model_choices = [(nick, label) for nick, label, _ in choices["model"]]
+    models = dict(model_choices)
+    assert model_choices[0][0] == "default"
     assert models["u2net"] == "u2net · 176 MB · Apache-2.0 · download"
     assert models["selfie"].endswith(" · Apache-2.0 · built in")
     assert models["isnet-imgly"].startswith("isnet-imgly · 88 MB · AGPL-3.0 · ")
-    states = [label.rsplit(" · ", 1)[-1] for _, label in described["models"][1:]]
+    states = [label.rsplit(" · ", 1)[-1] for _, label in model_choices[1:]]
     assert states == sorted(states, key=lambda state: state == "download")
     succeeded(job)
 
@@ -355,7 +453,7 @@ def test_interactive_asks_before_replacing_a_mask(
 def test_installed_general_model_matches_the_core(
     gimp, gimp_profile, photos, tmp_path, general_model_home
 ):
-    args = {"method": "neural", "model": "isnet-imgly", "refine": False}
+    args = {"method": "neural", "model": "isnet-imgly", "refine": "off"}
     job = run(
         gimp,
         gimp_profile,
