@@ -103,7 +103,8 @@ METHODS: dict[str, MethodSpec] = {
             "chroma key when the border is a green or blue screen, else the neural model, "
             "else GrabCut; says which ran and why",
             "alphacut.pipeline:run_auto",
-            options=(*_MODEL_OPTIONS, "hints", *_CHROMA_OPTIONS),
+            # Not key_color: auto keys only the colour it finds on the border.
+            options=(*_MODEL_OPTIONS, "hints", *_CHROMA_OPTIONS[1:]),
             compare=False,
         ),
         MethodSpec(

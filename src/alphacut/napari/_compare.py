@@ -13,8 +13,9 @@ from napari.layers import Image, Labels, Shapes
 from psygnal import Signal
 from qtpy.QtWidgets import QHeaderView, QStyledItemDelegate
 
+from alphacut.methods.registry import METHODS
 from alphacut.metrics import Agreement, agreement_table, as_truth_alpha, disagreement
-from alphacut.napari._controls import METHOD_LABELS, LayerPicker, RunControls
+from alphacut.napari._controls import LayerPicker, RunControls
 from alphacut.napari._jobs import Cancelled, Job, JobOwner, describe
 from alphacut.napari._layers import (
     STALE_SUFFIX,
@@ -34,7 +35,12 @@ if TYPE_CHECKING:
 
 __all__ = ["CompareMethodsWidget", "CompareResult", "Variant"]
 
-COMPARED = ("chroma", "grabcut", "neural")
+
+def compared_methods() -> tuple[str, ...]:
+    """The methods Compare Methods runs: those the method table marks for comparison."""
+    return tuple(name for name, spec in METHODS.items() if spec.compare)
+
+
 REFINEMENT = {"unrefined": (False,), "refined": (True,), "both": (False, True)}
 TABLE_COLUMNS = ("IoU", "mean |Δα|")
 TRUTH = "truth"
@@ -49,7 +55,8 @@ class Variant:
 
     @property
     def label(self) -> str:
-        return METHOD_LABELS[self.method] + (" refined" if self.refine else "")
+        # The method's short name: layer names must stay short enough to tell apart.
+        return self.method + (" refined" if self.refine else "")
 
 
 @dataclass
@@ -90,9 +97,15 @@ class CompareMethodsWidget(JobOwner, Container):
         """Whether this widget turned grid mode on (and so may turn it off)."""
 
         self._image = LayerPicker(viewer, (Image,), name="image", label="image")
+        self._compared = compared_methods()
         self._use = {
-            method: CheckBox(name=f"use_{method}", text=METHOD_LABELS[method], value=True)
-            for method in COMPARED
+            method: CheckBox(
+                name=f"use_{method}",
+                text=METHODS[method].label,
+                value=True,
+                tooltip=METHODS[method].help,
+            )
+            for method in self._compared
         }
         methods = Container(widgets=list(self._use.values()), layout="horizontal", labels=False)
         methods.margins = (0, 0, 0, 0)
@@ -161,14 +174,16 @@ class CompareMethodsWidget(JobOwner, Container):
                 self._viewer.reset_view()
 
     def _result_names(self, subject: str) -> list[str]:
-        labels = [Variant(method, refine).label for method in COMPARED for refine in (False, True)]
+        labels = [
+            Variant(method, refine).label for method in self._compared for refine in (False, True)
+        ]
         return [f"{subject} {label} cut-out" for label in labels] + [f"{subject} disagreement"]
 
     def variants(self) -> list[Variant]:
         """The variants the current settings ask for, in display order."""
         return [
             Variant(method, refine)
-            for method in COMPARED
+            for method in self._compared
             if self._use[method].value
             for refine in REFINEMENT[self._refinement.value]
         ]

@@ -14,8 +14,6 @@ from alphacut.napari._layers import HINT_COLORS, ImageSource, find_layer
 
 __all__ = ["LayerPicker", "RunControls", "new_hints_layer"]
 
-METHOD_LABELS = {"auto": "auto", "neural": "neural", "chroma": "chroma", "grabcut": "GrabCut"}
-
 
 class LayerPicker(ComboBox):
     """A drop-down of the viewer's layers of some kinds, optionally with "none".

@@ -23,8 +23,9 @@ from napari.layers import Image, Labels, Shapes
 from napari.utils.colormaps.standardize_color import transform_color
 from psygnal import Signal
 
+from alphacut.methods.registry import METHODS, get_method
 from alphacut.models import MODEL_SPECS
-from alphacut.napari._controls import METHOD_LABELS, LayerPicker, RunControls, new_hints_layer
+from alphacut.napari._controls import LayerPicker, RunControls, new_hints_layer
 from alphacut.napari._jobs import Job, JobOwner, Reporter
 from alphacut.napari._layers import (
     ImageSource,
@@ -34,7 +35,7 @@ from alphacut.napari._layers import (
     show_layer,
 )
 from alphacut.napari._models import DEFAULT_CHOICE, ModelPicker, ensure_model, general_model_hint
-from alphacut.pipeline import METHODS, remove_background
+from alphacut.pipeline import remove_background
 
 if TYPE_CHECKING:
     import napari
@@ -87,9 +88,9 @@ class RemoveBackgroundWidget(JobOwner, Container):
         self._method = ComboBox(
             name="method",
             label="method",
-            choices=[(METHOD_LABELS[m], m) for m in METHODS],
+            choices=[(spec.label, name) for name, spec in METHODS.items()],
             value="auto",
-            tooltip="auto: chroma key on a green/blue screen, else the person model, else GrabCut",
+            tooltip="\n".join(f"{spec.label}: {spec.help}" for spec in METHODS.values()),
         )
         # neural
         self._model = ModelPicker(name="model", label="model")
@@ -171,24 +172,23 @@ class RemoveBackgroundWidget(JobOwner, Container):
         choice = REFINE_CHOICES[self._refine.value]
         if choice is not None:
             return choice
-        return {"auto": None, "chroma": False}.get(self._method.value, True)
+        if self._method.value == "auto":
+            return None  # auto refines unless it keys a screen
+        return get_method(self._method.value).refine
 
     def _relevant(self) -> dict[Widget, bool]:
         """Which option controls the current method and refinement setting use."""
-        method = self._method.value
+        reads = set(get_method(self._method.value).options)
         refine = self._refine_on()
-        neural = method in ("auto", "neural")
-        chroma = method == "chroma"
-        grabcut = method in ("auto", "grabcut")
-        hints = grabcut or refine is not False
+        hints = "hints" in reads or refine is not False
         return {
-            self._model: neural,
-            self._device: neural,
-            self._key_color: chroma,
-            self._tolerance: chroma,
-            self._softness: chroma,
-            self._despill: chroma,
-            self._rect: grabcut,
+            self._model: "model" in reads,
+            self._device: "device" in reads,
+            self._key_color: "key_color" in reads,
+            self._tolerance: "tolerance" in reads,
+            self._softness: "softness" in reads,
+            self._despill: "despill" in reads,
+            self._rect: "rect" in reads,
             self._hints: hints,
             self._new_hints: hints,
             self._band: refine is True,
@@ -215,9 +215,11 @@ class RemoveBackgroundWidget(JobOwner, Container):
             if self._model.value != DEFAULT_CHOICE:
                 # "default" passes nothing: the core's own choice of model.
                 options["model"] = self._model.value
-        if method == "chroma":
+        # The keying controls of the method (auto keys too, with the colour it finds).
+        if relevant[self._key_color]:
+            options["key_color"] = _parse_color(self._key_color.value)
+        if relevant[self._tolerance]:
             options.update(
-                key_color=_parse_color(self._key_color.value),
                 tolerance=self._tolerance.value or None,
                 softness=self._softness.value,
                 despill=self._despill.value,
