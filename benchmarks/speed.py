@@ -110,12 +110,13 @@ def _row(name: str, seconds: float | None, peak: float | None, note: str = "") -
 # Worker modes: each runs in its own process, started by the parent like the CLI.
 
 
-def _floor_worker(photo: str, alpha: str, out: str, fmt: str) -> None:
+def _floor_worker(photo: str, alpha: str, out: str) -> None:
     from alphacut.io import read_image, write_image
 
     rgb = read_image(photo)
     rgba = np.dstack([rgb, np.load(alpha)])
-    write_image(out, rgba, fmt=fmt, overwrite=True)
+    # The format from the name, as the CLI picks it: the same encoder settings.
+    write_image(out, rgba, overwrite=True)
 
 
 def _anchor_worker(photo: str, mask: str, out: str) -> None:
@@ -165,11 +166,18 @@ def _prepare(photo: np.ndarray, sizes: list[float], folder: Path) -> dict[float,
     return paths
 
 
-def section_cli(photos: dict[float, Path], folder: Path, repeat: int) -> None:
+def _fresh_install(folder: Path) -> dict[str, str]:
+    """Environment of a fresh install: an empty model cache, no model preference."""
     empty_home = folder / "home"
     empty_home.mkdir(exist_ok=True)
     env = {**os.environ, "ALPHACUT_HOME": str(empty_home)}
     env.pop("ALPHACUT_MODEL", None)
+    env["ALPHACUT_CONFIG"] = str(folder / "no-config.toml")
+    return env
+
+
+def section_cli(photos: dict[float, Path], folder: Path, repeat: int) -> None:
+    env = _fresh_install(folder)
     me = [sys.executable, __file__]
     print(f"\nCLI end to end, median of {repeat} (embedded model only, as a fresh install)")
     print(f"{'row':34s} {'wall s':>8s} {'peak GB':>8s}")
@@ -189,7 +197,7 @@ def section_cli(photos: dict[float, Path], folder: Path, repeat: int) -> None:
                 str(out),
             ]
             _row(f"alphacut {size:g} MP {fmt.upper()}", *_median_run(cli, repeat, env))
-            floor = [*me, "--floor", str(photo), f"{stem}-alpha.npy", str(out), fmt]
+            floor = [*me, "--floor", str(photo), f"{stem}-alpha.npy", str(out)]
             _row(f"floor {size:g} MP {fmt.upper()}", *_median_run(floor, repeat, env))
         if size in ANCHOR_SIZES:
             anchor = [*me, "--anchor", str(photo), f"{stem}-mask.npy", str(folder / "anchor.png")]
@@ -253,10 +261,7 @@ def section_batch(folder: Path, count: int, jobs: list[int]) -> None:
         for index in range(count):
             _write_jpeg(batch / f"{index}.jpg", person_photo())
         what = f"{count} copies of the sample photo"
-    empty_home = folder / "home"
-    empty_home.mkdir(exist_ok=True)
-    env = {**os.environ, "ALPHACUT_HOME": str(empty_home)}
-    env.pop("ALPHACUT_MODEL", None)
+    env = _fresh_install(folder)
     print(f"\nFolder batch, {what}, embedded model, one run each")
     print(f"{'row':34s} {'wall s':>8s} {'peak GB':>8s}  photos/s")
     print("-" * 60)
@@ -281,7 +286,7 @@ def main() -> None:
     parser.add_argument("--sections", default=",".join(SECTIONS))
     parser.add_argument("--batch-photos", type=int, default=50)
     parser.add_argument("--jobs", default="1,2", help="--jobs values for the batch section")
-    parser.add_argument("--floor", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--floor", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--anchor", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -305,7 +310,12 @@ def main() -> None:
         me = [sys.executable, __file__, "--repeat", str(args.repeat), "--worker"]
         if "cli" in sections:
             sizes = sorted(set(args.sizes) | set(ANCHOR_SIZES) | {0.05})
-            subprocess.run([*me, "prepare", str(folder), *map(str, sizes)], check=True)
+            # The floor's alpha is the one the CLI rows compute: fresh-install models.
+            subprocess.run(
+                [*me, "prepare", str(folder), *map(str, sizes)],
+                check=True,
+                env=_fresh_install(folder),
+            )
             # numba compiles pymatting's kernels on first use and caches them: warm it up.
             anchor = [sys.executable, __file__, "--anchor", str(folder / "0.05mp.jpg")]
             _run([*anchor, str(folder / "0.05mp-mask.npy"), str(folder / "warm.png")])
@@ -313,7 +323,7 @@ def main() -> None:
             section_cli(photos, folder, args.repeat)
         for name in ("inprocess", "grabcut"):
             if name in sections:
-                subprocess.run([*me, name], check=True)
+                subprocess.run([*me, name], check=True, env=_fresh_install(folder))
         if "batch" in sections:
             jobs = [int(j) for j in args.jobs.split(",")]
             section_batch(folder, args.batch_photos, jobs)
