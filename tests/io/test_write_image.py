@@ -82,10 +82,14 @@ def test_interruption_mid_write_leaves_nothing(tmp_path, rgba, monkeypatch, wher
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
+    target = tmp_path / "out.png"
+    if where == "chmod":
+        target.write_bytes(b"old")  # only a replaced file's mode is set by hand
     monkeypatch.setattr(write.os, where, interrupt)
     with pytest.raises(KeyboardInterrupt):
-        write_image(tmp_path / "out.png", rgba)
-    assert list(tmp_path.iterdir()) == []
+        write_image(target, rgba, overwrite=True)
+    assert [p.name for p in tmp_path.iterdir()] == (["out.png"] if where == "chmod" else [])
+    assert where != "chmod" or target.read_bytes() == b"old"
     assert not write._TEMPORARY
 
 
@@ -141,3 +145,37 @@ def test_folder_that_is_a_file(tmp_path, rgba):
     (tmp_path / "afile").write_text("x")
     with pytest.raises(ImageWriteError, match=r"afile is a file, not a folder"):
         write_image(tmp_path / "afile" / "out.png", rgba)
+
+
+@pytest.fixture()
+def umask_027():
+    """The process's umask set to 0o027 for the test (set here, before any write)."""
+    umask = os.umask  # the real one, should a test replace it
+    old = umask(0o027)
+    yield 0o027
+    umask(old)
+
+
+def test_new_outputs_get_the_umask_and_the_umask_is_never_touched(
+    tmp_path, rgba, monkeypatch, umask_027
+):
+    import alphacut.io.write as write
+
+    def no_umask(*args):
+        raise AssertionError("os.umask changes the umask of every thread; not while writing")
+
+    monkeypatch.setattr(write.os, "umask", no_umask)
+    monkeypatch.setattr(os, "umask", no_umask)
+    path = write_image(tmp_path / "out.png", rgba)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask_027 == 0o640
+    # A replaced file keeps its own mode, whatever the umask.
+    os.chmod(path, 0o604)
+    write_image(path, rgba, overwrite=True)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o604
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+
+
+def test_the_mode_of_new_outputs_follows_the_umask_of_the_moment(tmp_path, rgba, umask_027):
+    os.umask(0o002)
+    path = write_image(tmp_path / "group.png", rgba)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o664

@@ -221,9 +221,10 @@ def _same_file(target: Path, source: Path) -> bool:
         return False  # either side missing or unreadable: they cannot be the same file
 
 
-def _create_temporary(folder: Path, name: str, created: list[str]) -> int:
+def _create_temporary(folder: Path, name: str, created: list[str], mode: int = 0o600) -> int:
     """Create a new hidden file in ``folder``; its name is in ``created`` (and in the
-    registry) before it exists, so an interruption at any point leaves nothing behind."""
+    registry) before it exists, so an interruption at any point leaves nothing behind.
+    ``mode`` is ``os.open``'s: the kernel takes the process's umask off it."""
     for _ in range(100):
         # Short enough that a long output name does not make the temporary name too long.
         temp = os.fspath(folder / f".{name[:100]}.{secrets.token_hex(4)}.tmp")
@@ -231,7 +232,7 @@ def _create_temporary(folder: Path, name: str, created: list[str]) -> int:
         _TEMPORARY.add(temp)
         try:
             return os.open(
-                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600
+                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode
             )
         except FileExistsError:
             continue
@@ -288,20 +289,23 @@ def write_image(
     folder = real.parent if str(real.parent) else Path(".")
     data = encode_image(array, fmt or format_for(target), flatten_color=flatten_color)
     try:
-        # A replaced file keeps its permissions; a new one gets what any new file would.
-        mode = stat.S_IMODE(os.stat(real).st_mode)
+        # A replaced file keeps its permissions: the temporary file is made private, then
+        # given them once written.
+        keep: int | None = stat.S_IMODE(os.stat(real).st_mode)
     except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
+        keep = None
     created: list[str] = []
     try:
-        handle = _create_temporary(folder, real.name, created)
+        # A new file gets what any new file would: 0o666 less the umask, which the kernel
+        # takes off as it creates the file. Reading the umask would mean setting it
+        # (os.umask), for the whole process: a race with every other thread.
+        handle = _create_temporary(folder, real.name, created, 0o600 if keep is not None else 0o666)
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(created[-1], mode)
+        if keep is not None:
+            os.chmod(created[-1], keep)
         os.replace(created[-1], real)
     except OSError as error:
         problem = f"cannot write ({error.strerror or error})"
