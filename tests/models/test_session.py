@@ -214,6 +214,42 @@ def test_sessions_are_cached_until_cleared():
     assert load_model("selfie", device="cpu") is not first
 
 
+def test_the_cache_keeps_the_sessions_used_last(tmp_path):
+    # Five small models, one more than the cache holds: the four embedded files by path,
+    # and a file of our own.
+    paths = [
+        WEIGHTS_DIR / name
+        for name in (
+            "selfie_segmentation.onnx",
+            "selfie_segmentation_landscape.onnx",
+            "face_detection_full_range.onnx",
+            "pose_detection.onnx",
+        )
+    ]
+    paths.append(_identity(tmp_path / "mine.onnx", ["n", 3, 64, 64]))
+    assert session.CACHE_SIZE == 4 < len(paths)
+    first = [load_model(path, device="cpu") for path in paths[:4]]
+    assert load_model(paths[0], device="cpu") is first[0]  # used again: now the most recent
+    load_model(paths[4], device="cpu")  # one too many: the least recently used goes
+    assert len(session._cache) == session.CACHE_SIZE
+    for kept in (0, 2, 3):
+        assert load_model(paths[kept], device="cpu") is first[kept]
+    again = load_model(paths[1], device="cpu")  # was dropped: a new session
+    assert again is not first[1] and again.session is not first[1].session
+    assert len(session._cache) == session.CACHE_SIZE
+
+
+def test_specs_on_one_file_share_its_one_cache_entry(tmp_path, monkeypatch):
+    monkeypatch.setattr(session, "CACHE_SIZE", 1)
+    path = _identity(tmp_path / "mine.onnx", ["n", 3, "h", "w"])
+    guessed = load_model(path, device="cpu")
+    given = load_model(spec_from_onnx(path, input_size=256), device="cpu")
+    assert given.session is guessed.session and load_model(path, device="cpu") is guessed
+    load_model(SELFIE, device="cpu")  # another file: the one entry is its now
+    assert len(session._cache) == 1
+    assert load_model(path, device="cpu").session is not guessed.session
+
+
 def test_threads_follow_alphacut_threads_else_the_usable_cpus(monkeypatch):
     assert 1 <= default_threads() <= (os.cpu_count() or 1)
     monkeypatch.setenv("ALPHACUT_THREADS", "3")

@@ -1,10 +1,12 @@
 """Ready ONNX Runtime sessions: a model name or file → one reused ``InferenceSession``.
 
 Creating a session costs far more than running a small model, so sessions are cached per
-(model file, execution providers, threads) for the life of the process; :func:`clear_cache`
-drops them (e.g. to free GPU memory). A model is named by its row in the table, given as a
-:class:`ModelSpec`, or given as a path to any ``.onnx`` file, whose spec is then guessed
-from its input shape (:func:`alphacut.models.specs.spec_from_shape`).
+(model file, execution providers, threads): the :data:`CACHE_SIZE` used last, so that a
+long session switching models (napari) does not keep every model it ever ran in memory;
+:func:`clear_cache` drops them all (e.g. to free GPU memory). A model is named by its row
+in the table, given as a :class:`ModelSpec`, or given as a path to any ``.onnx`` file,
+whose spec is then guessed from its input shape
+(:func:`alphacut.models.specs.spec_from_shape`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import math
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,6 +25,7 @@ import onnxruntime as ort
 from alphacut.models.specs import MODEL_SPECS, ModelSpec, get_spec, spec_from_shape
 
 __all__ = [
+    "CACHE_SIZE",
     "LoadedModel",
     "load_model",
     "clear_cache",
@@ -104,8 +108,15 @@ class LoadedModel:
         return f"{self.spec.name} on {where}"
 
 
-_sessions: dict[tuple, ort.InferenceSession] = {}
-_loaded: dict[tuple, LoadedModel] = {}
+# How many sessions stay loaded, least recently used dropped first. One photo's `auto` run
+# can use four: the chosen model, the person model and the two person detectors (each
+# photo uses them again, so they are never the least recent in a batch).
+CACHE_SIZE = 4
+
+# (model file, providers, threads) -> its session, and the LoadedModel of each spec run on
+# it (a file given with different --model-* options shares one session); least recently
+# used first.
+_cache: OrderedDict[tuple, tuple[ort.InferenceSession, dict]] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -306,6 +317,9 @@ def load_model(
 ) -> LoadedModel:
     """A cached, ready session for ``model``.
 
+    The :data:`CACHE_SIZE` sessions used last are kept; loading one more drops the least
+    recently used (a caller that still holds its ``LoadedModel`` keeps it alive).
+
     Parameters
     ----------
     model : str, path or ModelSpec
@@ -343,16 +357,23 @@ def load_model(
     threads = default_threads()
     key = (str(path), _provider_key(providers), threads)
     with _lock:
-        if (key, spec) in _loaded:
-            return _loaded[(key, spec)]
-        session = _sessions.get(key)
-        if session is None:
-            session = _sessions[key] = _create_session(path, providers, threads, device)
+        entry = _cache.get(key)
+        if entry is not None:
+            _cache.move_to_end(key)
+            if spec in entry[1]:
+                return entry[1][spec]
+        else:
+            # Make room first, so the old session is freed before the new one is made.
+            while len(_cache) >= max(1, CACHE_SIZE):
+                _cache.popitem(last=False)
+            entry = _cache[key] = (_create_session(path, providers, threads, device), {})
+        session, by_spec = entry
         resolved = spec or spec_from_shape(
             session.get_inputs()[0].shape, name=path.stem, file=path.name, location=path
         )
-        loaded = LoadedModel(session, resolved, session.get_providers()[0], path, threads)
-        _loaded[(key, spec)] = loaded
+        loaded = by_spec[spec] = LoadedModel(
+            session, resolved, session.get_providers()[0], path, threads
+        )
     logger.info("model %s", loaded.describe())
     return loaded
 
@@ -394,5 +415,4 @@ def run_batch(loaded: LoadedModel, batch: np.ndarray, *, max_batch: int = 8) -> 
 def clear_cache() -> None:
     """Forget every cached session."""
     with _lock:
-        _sessions.clear()
-        _loaded.clear()
+        _cache.clear()
