@@ -473,7 +473,8 @@ cutout.remove_background = remove_background
     ]
 
 
-def test_workers_that_cannot_start_leave_the_batch_to_this_process(tmp_path, person):
+@pytest.mark.parametrize("debug", [False, True])
+def test_workers_that_cannot_start_leave_the_batch_to_this_process(tmp_path, person, debug):
     hook = """\
 import alphacut.cli._parallel as parallel
 
@@ -485,10 +486,52 @@ if IN_WORKER:
 """
     folder = small_batch(tmp_path, person)
     out = tmp_path / "out"
-    result, _ = jobs_script(tmp_path, hook, folder, "-o", out, "--no-refine", "-j", 2)
+    args = [folder, "-o", out, "--no-refine", "-j", 2] + ["--debug"] * debug
+    result, _ = jobs_script(tmp_path, hook, *args)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == [f"p{k}.png" for k in range(4)]
-    assert (
+    warning = (
         "alphacut: warning: worker processes could not start (RuntimeError: no luck); "
         "cutting out one photo at a time"
-    ) in result.stderr
+    )
+    lines = result.stderr.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.endswith(warning))  # after the bar
+    if debug:  # the worker's traceback, sent as text, after the warning, in one piece
+        start = lines.index("Traceback (most recent call last):", at)
+        end = lines.index("RuntimeError: no luck", start)
+        assert any("in _worker" in line for line in lines[start:end])
+        assert not any(line.startswith("alphacut") for line in lines[start:end])  # no bar
+    else:
+        assert "Traceback" not in result.stderr
+
+
+def test_debug_brings_each_failed_photos_traceback_back_from_its_worker(tmp_path, person):
+    # Every photo fails inside the core, in the worker processes only: what the parent
+    # prints of it, the workers sent.
+    hook = """\
+def remove_background(image, **options):
+    raise RuntimeError("the core broke in pid " + str(os.getpid()))
+
+if IN_WORKER:
+    cutout.remove_background = remove_background
+"""
+    folder = small_batch(tmp_path, person, count=3)
+    args = [folder, "-o", tmp_path / "out", "--no-refine", "-q", "-j", 2]
+    plain, _ = jobs_script(tmp_path, hook, *args)
+    debug, _ = jobs_script(tmp_path, hook, *args, "--debug")
+    for result in (plain, debug):
+        assert result.returncode == 1, result.stderr
+    assert "Traceback" not in plain.stderr
+    lines = debug.stderr.splitlines()
+    failures = lines[lines.index("alphacut: 3 failed:") + 1 :]
+
+    def named(lines):  # the failures' own lines, pids aside
+        return [re.sub(r"pid \d+", "pid N", line) for line in lines if line.startswith("  /")]
+
+    assert named(failures) == named(plain.stderr.splitlines())
+    for k in range(3):
+        at = next(i for i, line in enumerate(failures) if line.startswith(f"  {folder}/p{k}.png:"))
+        assert failures[at + 1] == "Traceback (most recent call last):"
+        end = next(i for i in range(at + 1, len(failures)) if failures[i].startswith("Runtime"))
+        assert failures[end].startswith("RuntimeError: the core broke in pid ")
+        assert any("in _cut_out" in line for line in failures[at:end])

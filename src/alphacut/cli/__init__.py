@@ -7,6 +7,10 @@ This module imports nothing heavy: :func:`main` installs the signal handling bef
 NumPy, OpenCV and ONNX Runtime load (the first second), so a Ctrl-C then ends with one
 line and status 130, like one at any later moment. That holds as long as the package's
 own ``alphacut/__init__.py``, which Python imports before this module, stays light too.
+
+Errors reach the user as one line each; ``--debug`` (any command) or ``ALPHACUT_DEBUG=1``
+adds each one's full traceback after its line (:func:`debugging`, :func:`print_traceback`),
+with the same exit status.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import threading
 from types import FrameType
 from typing import Any
 
-__all__ = ["main", "Interrupted"]
+__all__ = ["main", "Interrupted", "debugging", "format_traceback", "print_traceback"]
 
 # sub-command -> module with add_parser(subparsers) and run(args) -> int
 SUBCOMMANDS = {
@@ -35,6 +39,67 @@ _SIGNALS = {
     for name, word in (("SIGINT", "interrupted"), ("SIGTERM", "terminated"), ("SIGHUP", "hung up"))
     if hasattr(signal, name)
 }
+
+
+DEBUG_HELP = "after an error's one line, print its full traceback (also: ALPHACUT_DEBUG=1)"
+
+
+def debugging(args: Any = None) -> bool:
+    """Whether errors get their traceback: ``--debug`` (``args.debug``) or ``$ALPHACUT_DEBUG``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace, optional
+        The parsed command line; a namespace without ``debug`` counts as no ``--debug``.
+
+    Returns
+    -------
+    bool
+        True with ``--debug``, or when ``ALPHACUT_DEBUG`` is set to anything but ``""``,
+        ``0``, ``false``, ``no`` or ``off``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> debugging(argparse.Namespace(debug=True))
+    True
+    """
+    if getattr(args, "debug", False):
+        return True
+    value = os.environ.get("ALPHACUT_DEBUG", "").strip().lower()
+    return value not in ("", "0", "false", "no", "off")
+
+
+def format_traceback(error: BaseException) -> str:
+    """``error``'s traceback as Python prints it (chained causes included), one string.
+
+    Examples
+    --------
+    >>> try:
+    ...     raise ValueError("bad value")
+    ... except ValueError as error:
+    ...     text = format_traceback(error)
+    >>> text.startswith("Traceback (most recent call last):"), text.splitlines()[-1]
+    (True, 'ValueError: bad value')
+    """
+    import traceback
+
+    return "".join(traceback.format_exception(type(error), error, error.__traceback__))
+
+
+def print_traceback(error: BaseException | str, args: Any = None, file: Any = None) -> None:
+    """Print ``error``'s traceback to stderr (``file``) if :func:`debugging` says so.
+
+    Call it after the error's one-line message. ``error`` may be the traceback's text
+    already (from :func:`format_traceback`, e.g. made in a worker process).
+    """
+    if not debugging(args):
+        return
+    text = error if isinstance(error, str) else format_traceback(error)
+    stream = sys.stderr if file is None else file
+    print(text.rstrip("\n"), file=stream)
+    with contextlib.suppress(OSError, ValueError):
+        stream.flush()
 
 
 class Interrupted(SystemExit):
@@ -169,7 +234,30 @@ def _subcommand_parser(module):
     parser = argparse.ArgumentParser(prog="alphacut")
     subparsers = parser.add_subparsers(dest="command", required=True)
     module.add_parser(subparsers)
+    for sub in subparsers.choices.values():
+        _add_debug_option(sub)
     return parser
+
+
+def _add_debug_option(parser) -> None:
+    """``--debug`` on ``parser`` and on each of its sub-commands, at any depth."""
+    import argparse
+
+    # SUPPRESS: absent unless given, so a nested parser's default cannot undo a --debug
+    # given at an outer level (``alphacut models --debug list``).
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _add_debug_option(sub)
+
+
+def _command(argv: list[str]) -> str | None:
+    """The sub-command ``argv`` runs, if any; a leading ``--debug`` may come before it."""
+    for token in argv:
+        if token != "--debug":
+            return token if token in SUBCOMMANDS else None
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,8 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     installed = _install()
     try:
         argv = list(sys.argv[1:] if argv is None else argv)
-        if argv and argv[0] in SUBCOMMANDS:
-            module = importlib.import_module(SUBCOMMANDS[argv[0]])
+        command = _command(argv)
+        if command is not None:
+            # `alphacut --debug models list` as `alphacut models --debug list`.
+            lead = argv.index(command)
+            argv = [command, *argv[:lead], *argv[lead + 1 :]]
+            module = importlib.import_module(SUBCOMMANDS[command])
             return module.run(_subcommand_parser(module).parse_args(argv))
         from alphacut.cli.cutout import run_cutout
 

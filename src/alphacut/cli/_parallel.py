@@ -4,8 +4,9 @@ Most of a photo's time is spent on one core (decoding, the edge refinement, enco
 NumPy and OpenCV calls one after the other), so a batch cuts out N photos at once, each
 worker a process of its own with its own model session, loaded once. The parent keeps the
 report: the progress bar advances as frames finish, and what each photo has to say
-(failures, warnings, unsure outlines) is replayed in input order once the batch is done,
-so the summary and the exit status are those of a batch run one photo at a time.
+(failures, with ``--debug`` their tracebacks as text, warnings, unsure outlines) is
+replayed in input order once the batch is done, so the summary and the exit status are
+those of a batch run one photo at a time.
 
 Workers write their outputs themselves, atomically as :func:`alphacut.io.write_image`
 always does: a result never travels between processes, and each worker holds one photo at
@@ -190,13 +191,19 @@ def _worker(conn: Connection, payload: bytes, threads: int) -> None:
     os.environ["ALPHACUT_THREADS"] = str(threads)
     for name in _THREAD_VARIABLES:
         os.environ.setdefault(name, str(threads))
+    shared: Shared | None = None
     try:
         try:
-            shared: Shared = pickle.loads(payload)
+            shared = pickle.loads(payload)
             _prepare(shared, threads)
             from alphacut.cli.cutout import _cut_out
         except Exception as error:  # noqa: BLE001 - said by the parent, which carries on
-            conn.send(("failed", f"{type(error).__name__}: {error}".splitlines()[0]))
+            from alphacut.cli import debugging, format_traceback
+
+            # With --debug the traceback too, as text: the exception itself may not pickle.
+            wanted = debugging(shared.args if shared is not None else None)
+            detail = format_traceback(error) if wanted else None
+            conn.send(("failed", f"{type(error).__name__}: {error}".splitlines()[0], detail))
             return
         conn.send(("ready",))
         while True:
@@ -205,6 +212,7 @@ def _worker(conn: Connection, payload: bytes, threads: int) -> None:
             except EOFError:
                 return  # the batch is done, or the parent is gone
             recorder = Recorder(lambda: conn.send(("step",)))
+            # A failure's events hold its traceback as text with --debug (Recorder.fail).
             ok = _cut_out(
                 job, shared.args, shared.options, shared.background, shared.protect, recorder
             )
@@ -295,6 +303,7 @@ class _Pool:
         self.results: list[tuple[bool, list] | None] = [None] * len(ready)
         self.workers: list[_Worker] = []
         self.problem: str | None = None  # why a worker could not start
+        self.problem_detail: str | None = None  # its traceback, with --debug
         self.failed = 0  # jobs failed so far: on the bar now, listed at the end
 
     def start(self) -> None:
@@ -351,7 +360,7 @@ class _Pool:
                     elif message[0] == "ready":
                         worker.ready = True
                     else:  # "failed": it could not start
-                        self.problem = message[1]
+                        self.problem, self.problem_detail = message[1], message[2]
                 if worker.process.sentinel not in signalled:
                     continue
             except (EOFError, OSError):
@@ -457,6 +466,7 @@ def cut_out_in_parallel(
             f"alphacut: warning: worker processes could not start ({pool.problem}); "
             "cutting out one photo at a time"
         )
+        report.detail(pool.problem_detail)
         for index in pool.todo:
             recorder = Recorder(report.step)
             ok = _cut_out(

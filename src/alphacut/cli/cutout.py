@@ -5,6 +5,7 @@ be written: plan (inputs and output names), check (each input's header and frame
 each output's path), then cut out what is left: in this process, or for a batch with
 ``--jobs`` above 1 in worker processes (:mod:`alphacut.cli._parallel`). Every message is
 one line with names escaped; a batch reports its skipped and failed files once, at the end.
+With ``--debug`` (or ``ALPHACUT_DEBUG=1``) each error's traceback follows its line.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
+from alphacut.cli import DEBUG_HELP, debugging, format_traceback, print_traceback
 from alphacut.compose import composite, cutout, mask_image, parse_color
 from alphacut.io import (
     ImageReadError,
@@ -39,6 +41,7 @@ from alphacut.io import (
 )
 from alphacut.io.paths import display, escape_text, folder_problem
 from alphacut.io.write import FORMATS, format_for
+from alphacut.models.specs import UnknownModelError
 from alphacut.pipeline import METHODS, remove_background
 
 if TYPE_CHECKING:
@@ -210,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     from alphacut import __version__
 
     parser.add_argument("--version", action="version", version=f"alphacut {__version__}")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
 
     method = parser.add_argument_group("method")
     method.add_argument(
@@ -472,7 +476,7 @@ class _Report:
     def __init__(self, batch: bool, quiet: bool) -> None:
         self.batch = batch
         self.quiet = quiet
-        self.failed: list[tuple[str, str]] = []
+        self.failed: list[tuple[str, str, str | None]] = []  # (name, problem, traceback)
         self.skipped: list[str] = []
         self.warned: dict[str, list[str]] = {}
         self.uncertain: list[tuple[float, str]] = []  # (share, the photo as shown)
@@ -485,16 +489,30 @@ class _Report:
         else:
             print(line, file=sys.stderr)
 
-    def fail(self, name: str, problem: str, output: str | None = None) -> None:
-        """Report input ``name``'s failure; ``output`` when the problem is its output's."""
+    def fail(
+        self, name: str, problem: str, output: str | None = None, detail: str | None = None
+    ) -> None:
+        """Report input ``name``'s failure; ``output`` when the problem is its output's;
+        ``detail``: the traceback (``--debug``), printed after the failure's line."""
         if output is not None:
             problem = f"{display(output)}: {problem}"
-        self.failed.append((name, problem))
+        self.failed.append((name, problem, detail))
         if self.bar is not None:
             self.bar.set_postfix(failed=len(self.failed), refresh=False)
         if not self.batch:
             # One photo: the line names what the problem is about, the input or the output.
             self.say(f"alphacut: error: {problem if output else f'{_shown(name)}: {problem}'}")
+            self.detail(detail)
+
+    def detail(self, text: str | None) -> None:
+        """Print a traceback (``--debug``), each line escaped as the messages are."""
+        if not text:
+            return
+        text = "\n".join(escape_text(line) for line in text.rstrip("\n").split("\n"))
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)  # at once: the bar is redrawn once
+        else:
+            print(text, file=sys.stderr)
 
     def failing(self, more: int) -> None:
         """Show ``more`` failures on the bar than are listed yet: a parallel batch lists
@@ -562,9 +580,27 @@ class _Report:
                     self.say(f"  {display(output)}")
             if self.failed:
                 self.say(f"alphacut: {len(self.failed)} failed:")
-                for name, problem in self.failed:
+                for name, problem, detail in self.failed:
                     self.say(f"  {_shown(name)}: {problem}")
+                    self.detail(detail)
         return 1 if self.failed or self.skipped else 0
+
+
+def _detail(args: argparse.Namespace, error: BaseException) -> str | None:
+    """``error``'s traceback when the run has ``--debug``; as text, so that a worker
+    process can send it to the parent."""
+    return format_traceback(error) if debugging(args) else None
+
+
+def _usage_error(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, message: str, error: BaseException
+) -> NoReturn:
+    """Exit 2 with ``message``, as ``parser.error`` does; with ``--debug``, then the
+    traceback of the ``error`` it came from."""
+    try:
+        parser.error(message)
+    finally:
+        print_traceback(error, args)
 
 
 def _first_line(error: BaseException) -> str:
@@ -605,7 +641,7 @@ def _check(jobs: list[Job], args: argparse.Namespace, report: _Report) -> list[J
                 else:
                     info = probe_image(job.source)
         except ImageReadError as error:
-            report.fail(job.source, error.problem)
+            report.fail(job.source, error.problem, detail=_detail(args, error))
             continue
         if job.target == "-" and info.frames > 1:
             report.fail(
@@ -638,7 +674,7 @@ def _check(jobs: list[Job], args: argparse.Namespace, report: _Report) -> list[J
                 if error.problem.startswith("already exists"):
                     report.skip(output, error.problem)
                     continue
-                report.fail(job.source, error.problem, output=output)
+                report.fail(job.source, error.problem, output=output, detail=_detail(args, error))
                 failed = True
                 break
             job.todo.append(index)
@@ -735,17 +771,18 @@ def _cut_out(
                     )
                     noted = True
         except ImageReadError as error:
-            report.fail(job.source, error.problem)
+            report.fail(job.source, error.problem, detail=_detail(args, error))
             return False
         except ImageWriteError as error:
             output = None if error.target == "-" else error.target
-            report.fail(job.source, error.problem, output=output)
+            report.fail(job.source, error.problem, output=output, detail=_detail(args, error))
             return False
-        except MemoryError:
-            report.fail(job.source, "not enough memory to cut out this image")
+        except MemoryError as error:
+            problem = "not enough memory to cut out this image"
+            report.fail(job.source, problem, detail=_detail(args, error))
             return False
         except Exception as error:  # noqa: BLE001 - one photo's failure must not stop a batch
-            report.fail(job.source, escape_text(_first_line(error)))
+            report.fail(job.source, escape_text(_first_line(error)), detail=_detail(args, error))
             return False
     for message in _user_warnings(caught):
         report.warn(job.source, message)
@@ -776,8 +813,8 @@ def _run(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         model = model_from_args(args)
-    except (ValueError, KeyError, FileNotFoundError) as error:
-        parser.error(str(error).strip("'\""))
+    except (ValueError, UnknownModelError, FileNotFoundError) as error:
+        _usage_error(parser, args, str(error).strip("'\""), error)
     options = dict(
         method=args.method,
         model=model,
@@ -808,7 +845,7 @@ def _run(argv: list[str]) -> int:
     try:
         jobs, problems = _plan(args)
     except ValueError as error:
-        parser.error(str(error))
+        _usage_error(parser, args, str(error), error)
     if args.output and (len(jobs) > 1 or (jobs and _is_folder(args.output))):
         out = Path(args.output)
         if os.path.lexists(out) and not out.is_dir():
@@ -824,6 +861,7 @@ def _run(argv: list[str]) -> int:
             background = read_image(args.bg_image)
         except ImageReadError as error:
             print(escape_text(f"alphacut: error: background image {error}"), file=sys.stderr)
+            print_traceback(error, args)
             return 2
 
     report = _Report(batch=len(jobs) + len(problems) > 1, quiet=args.quiet)
@@ -840,9 +878,10 @@ def _run(argv: list[str]) -> int:
             preload = choose_model(model)[0]
             loaded = load_model(preload, device=args.device)
         except ValueError as error:
-            parser.error(str(error))
-        except (KeyError, RuntimeError, OSError) as error:
+            _usage_error(parser, args, str(error), error)
+        except (UnknownModelError, RuntimeError, OSError) as error:
             print(escape_text(f"alphacut: error: {_first_line(error)}"), file=sys.stderr)
+            print_traceback(error, args)
             report.finish(0, len(jobs) + len(problems))  # what was found wrong before
             return 1
     workers = min(_jobs_wanted(args.jobs, loaded), len(ready))

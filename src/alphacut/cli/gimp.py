@@ -85,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
                 print(f"Removed the GIMP plug-in from {removed}")
     except (OSError, RuntimeError) as error:
         print(f"alphacut gimp {args.gimp_action}: {error}", file=sys.stderr)
+        from alphacut.cli import print_traceback
+
+        print_traceback(error, args)  # with --debug
         return 1
     return 0
 

@@ -13,9 +13,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from alphacut.cli import print_traceback
 from alphacut.models import download
 from alphacut.models.download import format_size
-from alphacut.models.specs import DEFAULT_MODEL, MODEL_SPECS, ModelSpec, get_spec, spec_from_onnx
+from alphacut.models.specs import (
+    DEFAULT_MODEL,
+    MODEL_SPECS,
+    ModelSpec,
+    UnknownModelError,
+    get_spec,
+    spec_from_onnx,
+)
 
 __all__ = ["add_parser", "run", "add_model_spec_options", "model_from_args"]
 
@@ -80,11 +88,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``alphacut models ...``; returns the exit status."""
+    """Run ``alphacut models ...``; returns the exit status.
+
+    A model name not in the table is a usage error (2); any other ``KeyError`` is a bug
+    and goes up with its traceback.
+    """
     try:
         return _ACTIONS[args.models_action](args)
-    except KeyError as error:
-        print(f"alphacut models {args.models_action}: {error.args[0]}", file=sys.stderr)
+    except UnknownModelError as error:
+        print(f"alphacut models {args.models_action}: {error}", file=sys.stderr)
+        print_traceback(error, args)
         return 2
 
 
@@ -139,6 +152,7 @@ def _download(args: argparse.Namespace) -> int:
             path = download.fetch(spec, progress=not args.quiet)
         except download.ModelDownloadError as error:
             print(f"alphacut models download: {error}", file=sys.stderr)
+            print_traceback(error, args)
             status = 1
             continue
         print(f"{spec.name}: {path}")
@@ -160,6 +174,7 @@ def _import(args: argparse.Namespace) -> int:
         path = chunks.import_model(spec, args.file)
     except (download.ModelDownloadError, OSError) as error:
         print(f"alphacut models import: {error}", file=sys.stderr)
+        print_traceback(error, args)
         return 1
     print(f"{spec.name}: {path}")
     print(f"licence: {spec.licence or 'unknown'}")
