@@ -212,8 +212,9 @@ def test_options_shown_only_for_their_method(viewer):
         # ``visible`` needs a shown window; hidden-ness is what the widget controls.
         assert {w.name for w in widget if not w.native.isHidden()} >= shown[method]
     refine = {"hints", "new_hints", "band", "feather", "matting", "decontaminate"}
-    assert shown["auto"] == {"model", "device", "rect", "hints", "new_hints"}
-    assert shown["neural"] == {"model", "device"} | refine
+    chroma = {"tolerance", "softness", "despill"}  # auto keys a screen when it finds one
+    assert shown["auto"] == {"model", "device", "rect", "hints", "new_hints"} | chroma
+    assert shown["neural"] == {"model", "device", "rect"} | refine  # a box steers it too
     assert shown["chroma"] == {"key_color", "tolerance", "softness", "despill"}
     assert shown["grabcut"] == {"rect"} | refine
     assert widget._tolerance.native.isHidden()  # grabcut is the last one chosen
@@ -222,7 +223,7 @@ def test_options_shown_only_for_their_method(viewer):
     assert {"matting", "hints"} <= widget.shown_options()
     widget._method.value = "neural"
     widget._refine.value = "off"
-    assert widget.shown_options() == {"model", "device"}
+    assert widget.shown_options() == {"model", "device", "rect", "hints", "new_hints"}
 
 
 def test_failures_are_notifications_not_tracebacks(viewer, qtbot):
@@ -284,7 +285,7 @@ def test_compare_methods_table_matches_the_core(viewer, qtbot):
     widget._truth.value = viewer.layers["truth"]
     _run(qtbot, widget)
 
-    labels = ["chroma", "GrabCut", "neural"]
+    labels = ["neural", "chroma", "grabcut"]
     for label in labels:
         layer = viewer.layers[f"screen {label} cut-out"]
         assert layer.rgb and layer.data.shape == (*image.shape[:2], 4)
@@ -294,16 +295,16 @@ def test_compare_methods_table_matches_the_core(viewer, qtbot):
 
     core = {
         label: remove_background(image, method, refine=False).alpha
-        for label, method in zip(labels, ("chroma", "grabcut", "neural"), strict=True)
+        for label, method in zip(labels, labels, strict=True)
     }
     np.testing.assert_allclose(spread.data, disagreement(core), atol=1e-6)
     table = widget.table.value
     rows = dict(zip(table["index"], table["data"], strict=True))
     expected = {f"{label} vs truth": (core[label], truth) for label in labels}
     expected |= {
-        "chroma vs GrabCut": (core["chroma"], core["GrabCut"]),
-        "chroma vs neural": (core["chroma"], core["neural"]),
-        "GrabCut vs neural": (core["GrabCut"], core["neural"]),
+        "neural vs chroma": (core["neural"], core["chroma"]),
+        "neural vs grabcut": (core["neural"], core["grabcut"]),
+        "chroma vs grabcut": (core["chroma"], core["grabcut"]),
     }
     assert list(rows) == list(expected)
     for name, (a, b) in expected.items():
@@ -680,7 +681,7 @@ def test_compare_replaces_the_previous_comparison(viewer, qtbot):
     widget = _open(viewer, "Compare Methods")
     widget._refinement.value = "unrefined"
     _run(qtbot, widget)
-    names = {f"screen {label} cut-out" for label in ("chroma", "GrabCut", "neural")}
+    names = {f"screen {label} cut-out" for label in ("chroma", "grabcut", "neural")}
     assert names | {"screen", "screen disagreement"} == {layer.name for layer in viewer.layers}
     neural = viewer.layers["screen neural cut-out"]
 
@@ -720,7 +721,7 @@ def test_compare_after_a_thin_image_and_a_cleared_viewer(viewer, qtbot):
     widget._refinement.value = "unrefined"
     _run(qtbot, widget)
     assert viewer.canvas.grid.enabled
-    assert set(widget.last_result.cutouts) == {"chroma", "GrabCut", "neural"}
+    assert set(widget.last_result.cutouts) == {"chroma", "grabcut", "neural"}
     _draw(viewer)
 
     # Clearing the viewer again turns off the grid this widget turned on.
@@ -771,3 +772,32 @@ def test_closing_the_viewer_mid_run_is_clean(make_napari_viewer, qtbot):
     viewer.close()
     qtbot.waitUntil(lambda: job._finished, timeout=TIMEOUT_MS)
     assert job.outcome == "cancelled" and job._done < 30
+
+
+def test_a_registered_method_appears_in_both_widgets(viewer, qtbot, monkeypatch):
+    # Issue 14: a new method is one function plus one table entry, no widget edits.
+    from alphacut.methods.registry import METHODS, MethodSpec
+
+    def left_half(run):
+        run.method = "toy"
+        alpha = np.zeros(run.rgb.shape[:2], np.float32)
+        alpha[:, : alpha.shape[1] // 2] = 1.0
+        return alpha
+
+    monkeypatch.setitem(METHODS, "toy", MethodSpec("toy", "Toy", "left half", left_half))
+    image = _small(green_screen_photo(), 0.25)
+    viewer.add_image(image, name="photo", rgb=True)
+    remove = _open(viewer, "Remove Background")
+    assert "toy" in remove._method.choices
+    native = remove._method.native
+    assert "Toy" in [native.itemText(i) for i in range(native.count())]
+    remove._method.value = "toy"
+    remove._refine.value = "off"
+    _run(qtbot, remove)
+    alpha = viewer.layers["photo alpha"].data
+    assert (
+        alpha[:, : alpha.shape[1] // 2].min() == 1.0 and alpha[:, alpha.shape[1] // 2 :].max() == 0
+    )
+
+    compare = _open(viewer, "Compare Methods")
+    assert {v.method for v in compare.variants()} == {"neural", "chroma", "grabcut", "toy"}
