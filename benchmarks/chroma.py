@@ -57,7 +57,7 @@ def our_keyer(shot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def our_keyer_chroma_only(shot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    alpha = chroma(shot, refine=0)
+    alpha = chroma(shot, matting_iterations=0)
     return alpha, keyed_foreground(shot, alpha)
 
 

@@ -326,7 +326,8 @@ def test_trimap_bool_has_no_unknown_and_takes_the_first_channel():
 
 
 def test_one_mask_threshold_serves_the_core():
-    from alphacut import imageops, metrics
+    from alphacut import metrics
+    from alphacut._internal import imageops
     from alphacut.matte import Matte
 
     assert MASK_THRESHOLD == 0.5

@@ -104,7 +104,7 @@ def test_auto_says_no_person_when_the_detectors_find_none():
 
 
 def test_choose_model_order(monkeypatch, tmp_path):
-    from alphacut.pipeline import choose_model
+    from alphacut.api import choose_model
 
     monkeypatch.delenv("ALPHACUT_MODEL")
     monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path / "empty-cache"))
@@ -158,7 +158,7 @@ def test_general_subjects_get_the_general_subject_refinement(general_model, pers
     from skimage.data import chelsea
 
     import alphacut.refine
-    from alphacut.pipeline import GENERAL_SUBJECT_REFINEMENT
+    from alphacut.api import GENERAL_SUBJECT_REFINEMENT
 
     monkeypatch.delenv("ALPHACUT_MODEL")
     seen = []

@@ -25,9 +25,25 @@ _LAZY = {
     "chroma": "alphacut.methods.chroma",
     "grabcut": "alphacut.methods.grabcut",
     "neural": "alphacut.methods.neural",
-    "METHODS": "alphacut.pipeline",
-    "remove_background": "alphacut.pipeline",
+    "METHODS": "alphacut.api",
+    "remove_background": "alphacut.api",
 }
+# The subpackages, also loaded on first use, so that ``import alphacut`` then
+# ``alphacut.refine.refine(...)`` works as with any scientific Python package.
+_SUBMODULES = frozenset(
+    [
+        "api",
+        "compose",
+        "convert",
+        "io",
+        "matte",
+        "methods",
+        "metrics",
+        "models",
+        "refine",
+        "samples",
+    ]
+)
 
 __all__ = ["METHODS", "Matte", "chroma", "grabcut", "neural", "remove_background", "__version__"]
 
@@ -37,8 +53,10 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"alphacut.{name}")
     raise AttributeError(f"module 'alphacut' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted([*__all__, *_SUBMODULES])

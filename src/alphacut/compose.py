@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import ImageColor
 
+from alphacut._internal.imageops import resize, to_uint8
 from alphacut.convert import as_float_rgb
-from alphacut.imageops import resize, to_uint8
 
 __all__ = ["parse_color", "cutout", "composite", "mask_image"]
 

@@ -19,8 +19,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from alphacut._internal.imageops import to_uint8
 from alphacut.convert import MASK_THRESHOLD, as_float_rgb
-from alphacut.imageops import to_uint8
 
 __all__ = ["person_photo", "green_screen_photo", "green_screen_alpha", "SCREEN_COLOR"]
 

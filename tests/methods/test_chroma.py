@@ -77,7 +77,7 @@ def test_known_background_refinement_recovers_a_dark_semi_transparent_ramp():
     image = truth[..., None] * 0.1 + (1 - truth[..., None]) * screen
     image = image + rng.normal(0, 0.01, image.shape)
     image = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
-    plain = chroma(image, refine=0)
+    plain = chroma(image, matting_iterations=0)
     refined = chroma(image)
     assert np.abs(refined - truth).mean() < 0.8 * np.abs(plain - truth).mean()
     assert refined[60, 130] == 1 and refined[60, 10] == 0 and refined[5, 150] == 0

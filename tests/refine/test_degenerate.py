@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from alphacut.guided import guided_filter, guided_upsample
+from alphacut._internal.guided import guided_filter, guided_upsample
 from alphacut.refine import estimate_alpha, refine
 from alphacut.refine.matting import matting_laplacian
 

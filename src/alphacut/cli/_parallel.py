@@ -121,7 +121,7 @@ class Shared:
     args : argparse.Namespace
         The command line (output content, ``--overwrite``, the device, ...).
     options : dict
-        The keyword arguments of :func:`alphacut.pipeline.remove_background`.
+        The keyword arguments of :func:`alphacut.api.remove_background`.
     background : numpy.ndarray or None
         The ``--bg-image``, read once.
     protect : tuple of str

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
+from alphacut.api import METHODS, remove_background
 from alphacut.cli import DEBUG_HELP, debugging, format_traceback, print_traceback
 from alphacut.compose import composite, cutout, mask_image, parse_color
 from alphacut.io import (
@@ -42,7 +43,6 @@ from alphacut.io import (
 from alphacut.io.paths import display, escape_text, folder_problem
 from alphacut.io.write import FORMATS, format_for
 from alphacut.models.specs import UnknownModelError
-from alphacut.pipeline import METHODS, remove_background
 
 if TYPE_CHECKING:
     from alphacut.cli._parallel import Recorder
@@ -805,9 +805,9 @@ def run_cutout(argv: list[str]) -> int:
 
 
 def _run(argv: list[str]) -> int:
+    from alphacut.api import choose_model
     from alphacut.cli.models import model_from_args
     from alphacut.models import load_model
-    from alphacut.pipeline import choose_model
 
     parser = build_parser()
     args = parser.parse_args(argv)

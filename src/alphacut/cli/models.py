@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from alphacut.pipeline import choose_model
+    from alphacut.api import choose_model
 
     try:
         # The model a run without --model would use: a general model once one is installed.

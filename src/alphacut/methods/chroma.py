@@ -13,8 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from alphacut._internal.imageops import pixel_dot
 from alphacut.convert import as_float_rgb, full_scale
-from alphacut.imageops import pixel_dot
 
 __all__ = ["chroma", "estimate_key_color", "despill", "unmix_background"]
 
@@ -238,7 +238,7 @@ def chroma(
     tolerance: float | None = None,
     softness: float | None = None,
     local_key: bool = True,
-    refine: int = 2,
+    matting_iterations: int = 2,
 ) -> np.ndarray:
     """Soft alpha of a subject in front of a green or blue screen.
 
@@ -256,7 +256,7 @@ def chroma(
     local_key : bool
         Follow lighting variations of the screen (a second pass against a smooth local
         estimate of the screen colour).
-    refine : int
+    matting_iterations : int
         Iterations of known-background matting after the chroma passes (needs ``local_key``):
         with the screen colour B known, I - B = alpha (F - B), so alpha follows from a smooth
         estimate of the subject colours F. 0 turns it off; each iteration costs about as much
@@ -275,7 +275,9 @@ def chroma(
     >>> float(a[16, 16]), float(a[0, 0])
     (1.0, 0.0)
     """
-    return _key(as_float_rgb(image), key_color, tolerance, softness, local_key, refine)[0]
+    return _key(as_float_rgb(image), key_color, tolerance, softness, local_key, matting_iterations)[
+        0
+    ]
 
 
 def _key(
@@ -284,7 +286,7 @@ def _key(
     tolerance: float | None,
     softness: float | None,
     local_key: bool,
-    refine: int,
+    matting_iterations: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(alpha, key colour, local screen colour or None) of a float RGB photo."""
     key = _resolve_key(rgb, key_color)
@@ -329,7 +331,7 @@ def _key(
     np.clip(projected, 0.0, 1.0, out=projected)
     alpha = np.where(_upsample(reliable, rgb.shape) > 0.5, projected, alpha).astype(np.float32)
     background_rgb = _upsample(background_grid, rgb.shape)
-    if refine > 0:
+    if matting_iterations > 0:
         # The dead zone around alpha 0 and 1 is three times the screen's sensor noise, so
         # that pure screen keys to exactly 0 and solid subject to exactly 1.
         # (Median absolute deviation of every 4th pixel of every 4th row: plenty for one
@@ -345,7 +347,7 @@ def _key(
             difference = cv2.subtract(rgb[box], background_rgb[box])
             # The subject's colours are solved for at half resolution (see below).
             halves = cv2.pyrDown(difference), cv2.pyrDown(background_rgb[box])
-            for _ in range(int(refine)):
+            for _ in range(int(matting_iterations)):
                 inside = _known_background_alpha(difference, *halves, inside, dead_zone)
         # Outside, thin strands (no 2x2 blob) keep the chroma passes' alpha.
         alpha[box] = inside

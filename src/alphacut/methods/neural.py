@@ -12,9 +12,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from alphacut._internal.guided import guided_upsample
+from alphacut._internal.imageops import box_mask, resize
 from alphacut.convert import read_float_rgb
-from alphacut.guided import guided_upsample
-from alphacut.imageops import box_mask, resize
 from alphacut.models import DEFAULT_MODEL, LoadedModel, ModelSpec, load_model
 from alphacut.models.session import run_batch
 

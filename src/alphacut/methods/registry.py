@@ -43,7 +43,7 @@ class MethodRun:
         The ONNX Runtime execution provider, for methods that run a model.
     refinement : dict
         Refinement defaults suited to this result (see
-        :data:`alphacut.pipeline.GENERAL_SUBJECT_REFINEMENT`); the caller's options win.
+        :data:`alphacut.api.GENERAL_SUBJECT_REFINEMENT`); the caller's options win.
     """
 
     rgb: np.ndarray
@@ -102,7 +102,7 @@ METHODS: dict[str, MethodSpec] = {
             "Automatic",
             "chroma key when the border is a green or blue screen, else the neural model, "
             "else GrabCut; says which ran and why",
-            "alphacut.pipeline:run_auto",
+            "alphacut.api:run_auto",
             # Not key_color: auto keys only the colour it finds on the border.
             options=(*_MODEL_OPTIONS, "hints", *_CHROMA_OPTIONS[1:]),
             compare=False,
@@ -112,7 +112,7 @@ METHODS: dict[str, MethodSpec] = {
             "Neural network",
             "a segmentation model (the embedded one finds people; install a general model "
             "for objects, plants and animals)",
-            "alphacut.pipeline:run_neural",
+            "alphacut.api:run_neural",
             options=(*_MODEL_OPTIONS, "hints"),
         ),
         MethodSpec(
@@ -120,7 +120,7 @@ METHODS: dict[str, MethodSpec] = {
             "Chroma key",
             "a green or blue screen (or a backdrop of the key colour given) keyed out, with "
             "a soft edge and despill",
-            "alphacut.pipeline:run_chroma",
+            "alphacut.api:run_chroma",
             options=_CHROMA_OPTIONS,
             refine=False,
         ),
@@ -129,7 +129,7 @@ METHODS: dict[str, MethodSpec] = {
             "GrabCut",
             "graph cut of the subject inside a box (drawn, or the photo minus its border); "
             "any subject, no model",
-            "alphacut.pipeline:run_grabcut",
+            "alphacut.api:run_grabcut",
             options=("rect", "hints"),
         ),
     )

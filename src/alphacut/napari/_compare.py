@@ -13,6 +13,7 @@ from napari.layers import Image, Labels, Shapes
 from psygnal import Signal
 from qtpy.QtWidgets import QHeaderView, QStyledItemDelegate
 
+from alphacut.api import remove_background
 from alphacut.methods.registry import METHODS
 from alphacut.metrics import Agreement, agreement_table, as_truth_alpha, disagreement
 from alphacut.napari._controls import LayerPicker, RunControls
@@ -28,7 +29,6 @@ from alphacut.napari._layers import (
     rect_from_shapes,
     show_layer,
 )
-from alphacut.pipeline import remove_background
 
 if TYPE_CHECKING:
     import napari

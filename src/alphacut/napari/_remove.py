@@ -23,6 +23,7 @@ from napari.layers import Image, Labels, Shapes
 from napari.utils.colormaps.standardize_color import transform_color
 from psygnal import Signal
 
+from alphacut.api import remove_background
 from alphacut.methods.registry import METHODS, get_method
 from alphacut.models import MODEL_SPECS
 from alphacut.napari._controls import LayerPicker, RunControls, new_hints_layer
@@ -35,7 +36,6 @@ from alphacut.napari._layers import (
     show_layer,
 )
 from alphacut.napari._models import DEFAULT_CHOICE, ModelPicker, ensure_model, general_model_hint
-from alphacut.pipeline import remove_background
 
 if TYPE_CHECKING:
     import napari

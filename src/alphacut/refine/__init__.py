@@ -11,7 +11,7 @@
 from alphacut.refine.feather import feather
 from alphacut.refine.foreground import estimate_foreground
 from alphacut.refine.matting import estimate_alpha
-from alphacut.refine.pipeline import Refinement, refine
+from alphacut.refine.refinement import Refinement, refine
 from alphacut.refine.trimap import make_trimap
 
 __all__ = [

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from alphacut._internal.guided import box_mean, local_linear_coefficients
 from alphacut.convert import as_trimap, read_float_rgb
-from alphacut.guided import box_mean, local_linear_coefficients
 
 if TYPE_CHECKING:
     import scipy.sparse

@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from alphacut.imageops import pixel_dot
+from alphacut._internal.imageops import pixel_dot
 
 __all__ = ["box_mean", "guided_filter", "guided_upsample", "local_linear_coefficients"]
 

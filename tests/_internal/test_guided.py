@@ -1,6 +1,6 @@
 import numpy as np
 
-from alphacut.guided import guided_filter, guided_upsample
+from alphacut._internal.guided import guided_filter, guided_upsample
 
 
 def test_guided_filter_keeps_the_guide_edge():

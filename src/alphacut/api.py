@@ -1,4 +1,4 @@
-"""``remove_background``: method choice, the method itself, then edge refinement."""
+"""The public API, ``remove_background``: method choice, the method itself, then edge refinement."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from alphacut._internal.imageops import box_mask
 from alphacut.convert import MASK_THRESHOLD, as_float_rgb
-from alphacut.imageops import box_mask
 from alphacut.matte import Matte
 from alphacut.methods.chroma import chroma_matte, estimate_key_color
 from alphacut.methods.grabcut import (

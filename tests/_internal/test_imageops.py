@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from alphacut.imageops import pixel_dot, to_uint8
+from alphacut._internal.imageops import pixel_dot, to_uint8
 
 
 def _reference_uint8(values: np.ndarray) -> np.ndarray:
