@@ -258,6 +258,43 @@ def test_cancel_stops_a_stack(viewer, qtbot):
     assert any("cancelled" in m for m in _messages())
 
 
+def test_cancel_stops_grabcut_mid_step_on_a_12_mp_photo(viewer, qtbot, monkeypatch):
+    # Issue 13: Cancel waited for GrabCut's step to end (22 s seen); now within 0.5 s.
+    import alphacut.api as api
+
+    image = cv2.resize(person_photo(), (4000, 3000), interpolation=cv2.INTER_LINEAR)
+    viewer.add_image(image, name="big", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "grabcut"
+    widget._refine.value = "off"
+    running, ends = threading.Event(), []
+    real = api.grabcut
+
+    def spy(*args, **kwargs):
+        running.set()
+        try:
+            result = real(*args, **kwargs)
+        except BaseException as error:
+            ends.append(type(error).__name__)
+            raise
+        ends.append("returned")
+        return result
+
+    monkeypatch.setattr(api, "grabcut", spy)
+    widget.controls.run_button.native.click()
+    qtbot.waitUntil(running.is_set, timeout=TIMEOUT_MS)
+    qtbot.wait(150)  # into the work: past the conversion, at the solve or the filter
+    assert not ends, "GrabCut ended before the cancel: the photo is too small for this test"
+    asked = time.perf_counter()
+    widget.controls.cancel_button.native.click()
+    qtbot.waitUntil(lambda: not widget.running, timeout=TIMEOUT_MS)
+    latency = time.perf_counter() - asked
+    assert ends == ["Cancelled"], "the cancel must stop GrabCut itself"
+    assert latency < 0.5, f"the cancel took {latency:.2f} s"
+    assert widget.controls.status.value == "cancelled"
+    assert "big alpha" not in [layer.name for layer in viewer.layers]
+
+
 def test_refined_run_with_hints(viewer, qtbot):
     image = _small(person_photo())
     viewer.add_image(image, name="photo", rgb=True)

@@ -1,11 +1,22 @@
+import threading
 import time
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
+from alphacut import remove_background
 from alphacut.methods.grabcut import (
+    BACKGROUND,
+    FOREGROUND,
+    PROBABLE_BACKGROUND,
     _dither_flat_colours,
+    _grey_with_context,
+    _resize_hints,
+    _run_checked,
     auto_rect,
+    checking,
     grabcut,
     hints_from_alpha,
     hints_from_partial_subject,
@@ -217,3 +228,163 @@ def test_only_crowded_colours_are_dithered():
     assert flat.std(axis=0).min() > 0.2, "the flat area must get a spread"
     assert np.abs(flat - 255).max() <= 3, "...of a level or two, not a new colour"
     np.testing.assert_array_equal(dithered, _dither_flat_colours(backdrop, 0))  # seeded
+
+
+# --- speed and cancelling ------------------------------------------------------------------
+
+MATTING = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "matting"
+
+
+class Cancel(Exception):
+    pass
+
+
+def _upscaled(image: np.ndarray, megapixels: float) -> np.ndarray:
+    scale = (megapixels * 1e6 / (image.shape[0] * image.shape[1])) ** 0.5
+    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+    return cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+
+
+def _helpers_alive() -> int:
+    return sum(t.name == "alphacut-grabcut" and t.is_alive() for t in threading.enumerate())
+
+
+def test_a_check_that_never_fires_changes_nothing(person):
+    # The work then runs in a helper thread, which must seed OpenCV's per-thread RNG itself.
+    np.testing.assert_array_equal(grabcut(person, check=lambda: None), grabcut(person))
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.1, 0.25])
+def test_a_cancel_reaches_the_caller_within_half_a_second_at_12_mp(person, delay):
+    image = _upscaled(person, 12)
+    deadline = time.perf_counter() + delay
+
+    def check() -> None:
+        if time.perf_counter() >= deadline:
+            raise Cancel
+
+    with pytest.raises(Cancel):
+        grabcut(image, check=check)
+    latency = time.perf_counter() - deadline
+    assert latency < 0.5, f"the cancel took {latency:.2f} s to arrive"
+    # The abandoned helper stops at its next step rather than finishing the photo.
+    limit = time.perf_counter() + SECONDS
+    while _helpers_alive() and time.perf_counter() < limit:
+        time.sleep(0.01)
+    assert not _helpers_alive()
+
+
+def test_a_cancel_does_not_wait_for_a_long_step():
+    # One OpenCV call (a max-flow, a full-resolution filter) cannot be interrupted: the
+    # caller stops waiting for it instead.
+    asked = time.perf_counter() + 0.1
+
+    def check() -> None:
+        if time.perf_counter() >= asked:
+            raise Cancel
+
+    start = time.perf_counter()
+    with pytest.raises(Cancel):
+        _run_checked(check, lambda stop: time.sleep(3))
+    assert time.perf_counter() - start < 0.5
+
+
+def test_errors_and_results_come_back_through_the_helper():
+    assert _run_checked(lambda: None, lambda stop: 42) == 42
+    with pytest.raises(ValueError, match="background"):
+        grabcut(
+            np.zeros((40, 40, 3), np.uint8), hints=np.ones((40, 40), np.uint8), check=lambda: None
+        )
+
+
+def test_checking_reaches_grabcut_inside_remove_background(person):
+    def cancel() -> None:
+        raise Cancel
+
+    with checking(cancel), pytest.raises(Cancel):
+        remove_background(person, "grabcut", refine=False)
+    # Outside the context no check is left behind.
+    assert remove_background(person, "grabcut", refine=False).alpha.shape == person.shape[:2]
+
+
+@pytest.mark.parametrize("megapixels", [1, 12])
+@pytest.mark.parametrize("colour", ["RGB", "grey"])
+def test_large_and_grey_photos_take_bounded_time(person, megapixels, colour):
+    # 1 MP took 2 s and its grey version 10 s (the time limit) when GrabCut ran all its
+    # iterations at 640 pixels; the issue's goal is 1 s at 1 MP. Generous here: CI
+    # machines are shared.
+    image = _upscaled(person, megapixels)
+    if colour == "grey":
+        image = _grey(image)
+    alpha, seconds = _timed(grabcut, image)
+    assert seconds < SECONDS / 2, f"{seconds:.1f} s at {megapixels} MP {colour}"
+    assert alpha.shape == image.shape[:2] and 0 <= alpha.min() <= alpha.max() <= 1
+    if colour == "RGB":  # (grey, her white suit is the white of the background)
+        assert alpha[round(0.7 * image.shape[0]), round(0.3 * image.shape[1])] > 0.5
+
+
+def test_thin_definite_strokes_survive_the_working_resolution():
+    hints = np.full((3000, 4000), PROBABLE_BACKGROUND, np.uint8)
+    hints[1000:2000, 2001:2004] = FOREGROUND  # a 3-pixel line: under a working pixel wide
+    hints[500, :] = BACKGROUND
+    small = _resize_hints(hints, (240, 320))
+    assert (small == FOREGROUND).any(axis=1)[81:160].all(), "the stroke must stay unbroken"
+    assert (small == BACKGROUND).any(axis=0).all()
+    assert (small == FOREGROUND).sum() < 100 and (small == BACKGROUND).sum() < 400
+    np.testing.assert_array_equal(_resize_hints(hints, hints.shape), hints)
+
+
+def test_real_photos_keep_their_quality():
+    # Guards the working sizes: on the 12 alphamatting photos GrabCut from the automatic
+    # box scored mean IoU 0.693 solved at 640 pixels, 0.680 at 320 alone, and 0.727
+    # settled at 320 then polished at 640 (the default).
+    if not (MATTING / "image").is_dir():
+        pytest.skip(f"shared matting photos not found at {MATTING}")
+    scores = []
+    for path in sorted((MATTING / "image").glob("*.png")):
+        image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        truth = cv2.imread(str(MATTING / "alpha" / path.name), cv2.IMREAD_GRAYSCALE) >= 128
+        found = grabcut(image) >= 0.5
+        scores.append((found & truth).sum() / (found | truth).sum())
+    assert np.mean(scores) > 0.69
+
+
+def test_grey_photos_get_neighbourhood_channels():
+    rng = np.random.default_rng(8)
+    colour = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    assert _grey_with_context(colour) is colour
+    grey = np.repeat(rng.integers(0, 256, (60, 80, 1), dtype=np.uint8), 3, axis=2)
+    channels = _grey_with_context(grey)
+    np.testing.assert_array_equal(channels[..., 0], grey[..., 0])
+    spread = [channels[..., c].astype(float).std() for c in range(3)]
+    assert spread[0] > spread[1] > spread[2], "the wider neighbourhood is the smoother"
+
+
+def test_the_last_iteration_runs_on_the_larger_copy(person):
+    # Settled at 320 then one iteration at 640 (the default) differs from either alone.
+    image = _upscaled(person, 1)
+    both = grabcut(image) >= 0.5
+    small = grabcut(image, max_side=320) >= 0.5
+    assert grabcut(image, solve_side=640).shape == both.shape
+    assert not np.array_equal(both, small)
+
+
+def test_grabcut_leaves_the_callers_opencv_random_generator_alone():
+    # Issue 14: the seeding was a global side effect on the calling thread's generator.
+    image = np.zeros((80, 80, 3), np.uint8)
+    image[20:60, 20:60] = (200, 50, 50)
+
+    def draw() -> np.ndarray:
+        values = np.zeros(8, np.float32)
+        cv2.randu(values, 0.0, 1.0)
+        return values
+
+    cv2.setRNGSeed(123)
+    undisturbed = draw()
+    cv2.setRNGSeed(123)
+    grabcut(image, rect=(10, 10, 60, 60), seed=7)
+    assert np.array_equal(draw(), undisturbed)

@@ -20,19 +20,46 @@ pixels share exactly (a backdrop, a clipped highlight) get a fixed-seed dither b
 grey level, so every mixture component has a full-rank covariance fitted from data and
 the data term is a real likelihood ratio that varies from pixel to pixel, and (3) the
 iterations run one at a time, stopping once the labels settle or a time limit is spent.
+
+Speed. OpenCV's max-flow, not the photo's size, sets the time, and its first iterations,
+from a box's mixed colours, are the slow ones: up to 5 s on an 800-pixel photo solved at
+640 pixels, and a grey photo (one colour axis, so weak likelihoods and long augmenting
+paths) took 10 s at 1 MP. So GrabCut first settles on a copy at most ``solve_side`` (320)
+pixels long, then runs one more iteration at ``max_side`` (640) from that answer, whose
+mixtures already separate the colours. On the 12 alphamatting photos (5 seeds each),
+against all the iterations at 640: mean IoU 0.721 (was 0.694) from the automatic box,
+0.757 (0.754) from the true box, 0.819 (0.834) seeded by the person model; on the 124
+people photos 0.51 (0.49); at a quarter of the time or less. At 320 alone, a coarser
+grid weighing smoothness more against the colours, it lost detail (0.675 from the
+automatic box), and a pyramid from 120 pixels lost whole subjects. Only the copies, the
+guided filter and the final blend see full resolution. A grey photo's redundant channels
+are replaced by its local mean brightness at two scales (:func:`_grey_with_context`),
+which gives the mixtures something to separate.
+
+Threads. GrabCut always works in a helper thread of its own while the calling thread
+waits, calling ``check`` (if given, or set by :func:`checking`) every 50 ms: whatever it
+raises (a GUI's cancel, Ctrl-C) reaches the caller at once, and the helper stops at its
+next step (on a 12 MP photo, none is more than a few tenths of a second of work). The
+thread also keeps the seeding of OpenCV's random generator, which is per thread, from
+touching the caller's.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
+from typing import Any
 
 import cv2
 import numpy as np
 
-from alphacut.guided import guided_filter
-from alphacut.imageops import as_float_rgb, to_uint8
+from alphacut._internal.guided import guided_filter
+from alphacut._internal.imageops import as_float_rgb, to_uint8
 
-__all__ = ["grabcut", "auto_rect", "hints_from_alpha"]
+__all__ = ["grabcut", "auto_rect", "checking", "hints_from_alpha"]
 
 Rect = tuple[int, int, int, int]
 
@@ -81,7 +108,7 @@ def _edge_margin(shape: tuple[int, ...]) -> np.ndarray:
 
 
 def hints_from_partial_subject(
-    alpha: np.ndarray, *, core: float = 0.9, clear: float = 0.01, reach: float = 0.05
+    alpha: np.ndarray, *, core: float = 0.9, clear: float = 0.01, reach: float = 0.02
 ) -> np.ndarray:
     """GrabCut hints from a matte that is right where sure but may miss parts of the subject.
 
@@ -96,13 +123,15 @@ def hints_from_partial_subject(
 
     Measured on the 12 alphamatting photos with the embedded person model (see
     ``benchmarks/objects.py``): GrabCut from the automatic box with these hints reaches a
-    higher mean IoU than either the model alone or GrabCut alone.
+    higher mean IoU than either the model alone or GrabCut alone. A ``reach`` of 2 %
+    (mean IoU 0.849 over 5 seeds) beat 5 % (0.819) and more: a wider ring lets GrabCut's
+    background mixture learn the subject's own colours where the model missed a part.
 
     Examples
     --------
     >>> alpha = np.zeros((100, 100), np.float32); alpha[40:90, 30:70] = 1.0
     >>> hints = hints_from_partial_subject(alpha)
-    >>> int(hints[60, 50]), int(hints[37, 50]), int(hints[5, 5])
+    >>> int(hints[60, 50]), int(hints[38, 50]), int(hints[5, 5])
     (1, 2, 3)
     """
     alpha = np.asarray(alpha, np.float32)
@@ -117,6 +146,45 @@ def hints_from_partial_subject(
     return hints
 
 
+# The check in force where :func:`grabcut` is given none (see :func:`checking`).
+_CHECK: ContextVar[Callable[[], Any] | None] = ContextVar("alphacut_grabcut_check", default=None)
+# How often a waiting caller calls its check: well inside the half second a cancel may take.
+_POLL_S = 0.05
+
+
+@contextmanager
+def checking(check: Callable[[], Any]) -> Iterator[None]:
+    """Make every :func:`grabcut` in this context (thread) call ``check`` while it works.
+
+    For callers whose GrabCut runs inside other code, such as
+    :func:`alphacut.remove_background` in a GUI's worker thread: ``check`` raising (e.g.
+    a cancel exception) stops the GrabCut within 50 ms and the exception
+    propagates through that code. A ``check`` given to :func:`grabcut` itself wins.
+
+    Examples
+    --------
+    >>> def cancelled():
+    ...     raise TimeoutError("cancelled")
+    >>> img = np.zeros((80, 80, 3), np.uint8); img[20:60, 20:60] = (200, 50, 50)
+    >>> with checking(cancelled):
+    ...     grabcut(img)
+    Traceback (most recent call last):
+    TimeoutError: cancelled
+    """
+    token = _CHECK.set(check)
+    try:
+        yield
+    finally:
+        # ValueError: ended from another thread (a generator dropped unfinished and closed
+        # by the garbage collector there), whose context never had it set.
+        with suppress(ValueError):
+            _CHECK.reset(token)
+
+
+class _Stopped(Exception):
+    """Raised in the helper thread to end work whose caller has stopped waiting."""
+
+
 def grabcut(
     image: np.ndarray,
     *,
@@ -125,9 +193,11 @@ def grabcut(
     inset: float = 0.05,
     iterations: int = 5,
     max_side: int = 640,
+    solve_side: int = 320,
     edge_radius: int | None = None,
     seed: int = 0,
     time_limit: float | None = 10.0,
+    check: Callable[[], Any] | None = None,
 ) -> np.ndarray:
     """Soft alpha of the subject by GrabCut.
 
@@ -141,22 +211,36 @@ def grabcut(
     hints : ndarray, optional
         uint8 HxW labels: 0 definite background, 1 definite foreground, 2 probable
         background, 3 probable foreground (OpenCV's codes); e.g. from a user's strokes or
-        :func:`hints_from_alpha`. Combined with ``rect`` when both are given.
+        :func:`hints_from_alpha`. Combined with ``rect`` when both are given. A definite
+        stroke thinner than a pixel of the working copy is kept, not sampled away.
     inset : float
         With neither ``rect`` nor ``hints``, the automatic rectangle's inset from each border.
     iterations : int
-        At most this many GrabCut iterations; fewer when the labels stop changing.
+        At most this many GrabCut iterations at ``solve_side``; fewer when the labels
+        settle (under 0.1 % of the pixels change).
     max_side : int
-        Longest side of the working copy; the result is upsampled edge-aware.
+        Longest side of the working copy of GrabCut's last iteration; the result is
+        upsampled edge-aware to full resolution.
+    solve_side : int
+        Longest side of the smaller copy the iterations from the box's colours run on,
+        whose max-flow is the slow part (see the module's notes). When it is at least
+        ``max_side`` (or the photo's longest side), everything runs at ``max_side``.
     edge_radius : int, optional
         Radius of the soft edge band at full resolution; default scales with the photo.
     seed : int
         Seed of OpenCV's RNG, which GrabCut's GMM initialisation uses, and of the dither
         (see below): same photo, same matte.
     time_limit : float or None
-        Seconds after which no further iteration starts (the first always runs). A cap on
-        the work, not a schedule: at the default a 640-pixel working copy needs a small
-        fraction of it. ``None`` runs all ``iterations``.
+        Seconds after which no further iteration starts, the one at ``max_side``
+        included (the first always runs). A cap on the work for pathological input, not
+        a schedule: at the default sizes an iteration takes a small fraction of it, so
+        the result does not depend on the machine's speed. ``None`` runs all the
+        iterations.
+    check : callable, optional
+        Called with no arguments every 50 ms while GrabCut works, from the calling thread
+        (the work then runs in a helper thread); whatever it raises stops the GrabCut and
+        propagates at once, the helper ending at its next step. Default: the one set by
+        :func:`checking`, if any.
 
     Returns
     -------
@@ -188,19 +272,151 @@ def grabcut(
     >>> float(grabcut(np.full((480, 640, 3), 255, np.uint8)).max())  # blank: no subject
     0.0
     """
-    rgb = as_float_rgb(image)
-    height, width = rgb.shape[:2]
-    scale = min(1.0, max_side / max(height, width))
-    small = (max(2, round(width * scale)), max(2, round(height * scale)))
-    work = (
-        cv2.resize(to_uint8(rgb), small, interpolation=cv2.INTER_AREA)
-        if scale < 1
-        else to_uint8(rgb)
+    if check is None:
+        check = _CHECK.get()
+    options = dict(
+        rect=rect,
+        hints=hints,
+        inset=inset,
+        iterations=iterations,
+        max_side=max_side,
+        solve_side=solve_side,
+        edge_radius=edge_radius,
+        seed=seed,
+        time_limit=time_limit,
     )
-    # OpenCV expects BGR; the GMMs do not care about channel order but keep it faithful.
-    work = np.ascontiguousarray(work[..., ::-1])
+    if check is None:
+        check = _nothing_to_check
+    check()
+    return _run_checked(check, lambda stop: _grabcut(image, stop.is_set, **options))
 
-    labels = _initial_labels(work.shape[:2], scale, rect, hints, inset)
+
+def _nothing_to_check() -> None:
+    pass
+
+
+def _run_checked(check: Callable[[], Any], work: Callable[[threading.Event], Any]) -> Any:
+    """``work(stop)`` in a helper thread, calling ``check`` here until it is done.
+
+    If ``check`` raises, ``stop`` is set (``work`` looks at it between its steps and ends)
+    and the exception propagates without waiting for the helper: one max-flow or one
+    full-resolution filter can last longer than a cancel may take.
+    """
+    stop = threading.Event()
+    done = threading.Event()
+    outcome: list[tuple[bool, Any]] = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, work(stop)))
+        except BaseException as error:  # handed to the caller, whatever it is
+            outcome.append((False, error))
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name="alphacut-grabcut", daemon=True).start()
+    try:
+        while not done.wait(_POLL_S):
+            check()
+    except BaseException:
+        stop.set()
+        raise
+    succeeded, value = outcome[0]
+    if succeeded:
+        return value
+    raise value
+
+
+def _grabcut(
+    image: np.ndarray,
+    stopped: Callable[[], bool],
+    *,
+    rect: Rect | None,
+    hints: np.ndarray | None,
+    inset: float,
+    iterations: int,
+    max_side: int,
+    solve_side: int,
+    edge_radius: int | None,
+    seed: int,
+    time_limit: float | None,
+) -> np.ndarray:
+    """:func:`grabcut`'s work; ``stopped()`` is asked between steps (raises ``_Stopped``)."""
+
+    def step() -> None:
+        if stopped():
+            raise _Stopped
+
+    rgb = as_float_rgb(image)
+    step()
+    height, width = rgb.shape[:2]
+    final_scale = min(1.0, max_side / max(height, width))
+    scale = min(final_scale, solve_side / max(height, width))
+    work = _working_copy(rgb, scale)
+    step()
+    labels = _labels(work.shape[:2], scale, rect, hints, inset)
+    step()
+    hard = _degenerate_answer(work, labels)
+    if hard is None:
+        solver = _Solver(seed, time_limit, step)
+        hard = solver.iterate(work, labels, iterations)
+        if final_scale > scale and 0 < hard.mean() < 1 and not solver.out_of_time:
+            # One iteration at the larger size from the settled answer: there the
+            # smoothness weighs less against the colours, which lets GrabCut carve out
+            # what the small copy had to keep (gaps between limbs or leaves). It starts
+            # from models that already separate the colours, so its max-flow is quick.
+            scale = final_scale
+            work = _working_copy(rgb, scale)
+            step()
+            labels = _labels(work.shape[:2], scale, rect, hints, inset)
+            settled = cv2.resize(hard, work.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+            probable = (labels == PROBABLE_FOREGROUND) | (labels == PROBABLE_BACKGROUND)
+            labels[probable] = np.where(
+                settled[probable] >= 0.5, PROBABLE_FOREGROUND, PROBABLE_BACKGROUND
+            )
+            step()
+            hard = solver.iterate(work, labels, _POLISH_ITERATIONS)
+    if scale < 1:
+        hard = cv2.resize(hard, (width, height), interpolation=cv2.INTER_LINEAR)
+    if edge_radius is None:
+        edge_radius = max(2, round(1.5 / scale), round(min(height, width) / 400))
+    step()
+    soft = guided_filter(
+        rgb, hard, radius=edge_radius, eps=1e-3, subsample=max(1, edge_radius // 3)
+    )
+    step()
+    # Far from the edge the hard answer is right; the filter only decides the band.
+    band = cv2.dilate(
+        (np.abs(cv2.Laplacian(hard, cv2.CV_32F)) > 1e-3).astype(np.uint8),
+        np.ones((2 * edge_radius + 1,) * 2, np.uint8),
+    ).astype(bool)
+    step()
+    alpha = np.where(band, np.clip(soft, 0, 1), np.round(hard))
+    return alpha.astype(np.float32)
+
+
+def _working_copy(rgb: np.ndarray, scale: float) -> np.ndarray:
+    """The BGR uint8 copy of the float ``rgb`` at ``scale`` (at least 2 pixels a side)."""
+    height, width = rgb.shape[:2]
+    if scale < 1:
+        small = (max(2, round(width * scale)), max(2, round(height * scale)))
+        # Resized before rounding to 8 bits, which then touches only the small copy
+        # (rounding a 12 MP photo first costs a full-resolution pass and 36 MB).
+        rgb = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA)
+    # OpenCV expects BGR; the GMMs do not care about channel order but keep it faithful.
+    return np.ascontiguousarray(to_uint8(rgb)[..., ::-1])
+
+
+def _labels(
+    size: tuple[int, int],
+    scale: float,
+    rect: Rect | None,
+    hints: np.ndarray | None,
+    inset: float,
+) -> np.ndarray:
+    """The starting labels of a working copy of ``size``; ValueError where GrabCut cannot
+    run (no foreground, or hints without background)."""
+    labels = _initial_labels(size, scale, rect, hints, inset)
     if not np.any((labels == FOREGROUND) | (labels == PROBABLE_FOREGROUND)):
         raise ValueError(
             "GrabCut needs some (probable) foreground: the rectangle or hints are empty"
@@ -218,23 +434,7 @@ def grabcut(
         )
         if not np.any(labels == PROBABLE_BACKGROUND):
             raise ValueError("GrabCut needs some background: the hints mark none")
-    hard = _degenerate_answer(work, labels)
-    if hard is None:
-        hard = _iterate(work, labels, iterations, seed, time_limit)
-    if scale < 1:
-        hard = cv2.resize(hard, (width, height), interpolation=cv2.INTER_LINEAR)
-    if edge_radius is None:
-        edge_radius = max(2, round(1.5 / scale), round(min(height, width) / 400))
-    soft = guided_filter(
-        rgb, hard, radius=edge_radius, eps=1e-3, subsample=max(1, edge_radius // 3)
-    )
-    # Far from the edge the hard answer is right; the filter only decides the band.
-    band = cv2.dilate(
-        (np.abs(cv2.Laplacian(hard, cv2.CV_32F)) > 1e-3).astype(np.uint8),
-        np.ones((2 * edge_radius + 1,) * 2, np.uint8),
-    ).astype(bool)
-    alpha = np.where(band, np.clip(soft, 0, 1), np.round(hard))
-    return alpha.astype(np.float32)
+    return labels
 
 
 # Colour spread (largest per-channel standard deviation, 8-bit levels) under which pixels
@@ -289,27 +489,95 @@ def _dither_flat_colours(work: np.ndarray, seed: int) -> np.ndarray:
     return np.clip(work + dither, 0, 255).astype(np.uint8)
 
 
-def _iterate(
-    work: np.ndarray, labels: np.ndarray, iterations: int, seed: int, time_limit: float | None
-) -> np.ndarray:
-    """Run OpenCV's GrabCut on the BGR uint8 ``work``; the hard mask as float32."""
-    work = _dither_flat_colours(work, seed)
-    cv2.setRNGSeed(seed)
-    bgd_model = np.zeros((1, 65), np.float64)
-    fgd_model = np.zeros((1, 65), np.float64)
-    # No iterations: only k-means and the first fit of the mixtures. Then one iteration
-    # per call, continuing from the models, which gives the same labels as one call with
-    # all the iterations but lets us stop early.
-    cv2.grabCut(work, labels, None, bgd_model, fgd_model, 0, cv2.GC_INIT_WITH_MASK)
-    start = time.perf_counter()
-    for _ in range(iterations):
-        before = labels.copy()
-        cv2.grabCut(work, labels, None, bgd_model, fgd_model, 1, cv2.GC_EVAL)
-        if np.array_equal(labels, before):
-            break  # settled: another iteration would refit nearly the same models
-        if time_limit is not None and time.perf_counter() - start > time_limit:
-            break
-    return ((labels == FOREGROUND) | (labels == PROBABLE_FOREGROUND)).astype(np.float32)
+# Share of the working copy's pixels whose label may still change when GrabCut counts as
+# settled: measured on the 136 evaluation photos, stopping there gives the same scores as
+# running all the iterations (mean IoU within 0.001), with a median time 15 % lower.
+_SETTLED = 0.001
+# Iterations at ``max_side`` after those at ``solve_side``: a second one gained 0.005 IoU
+# on the alphamatting photos for a third more time.
+_POLISH_ITERATIONS = 1
+
+
+# Share of a working copy's pixels that must be grey (channels within _GREY_LEVELS of each
+# other: a grey JPEG's chroma noise) for it to count as a grey photo.
+_GREY_SHARE = 0.99
+_GREY_LEVELS = 2
+# Gaussian sigmas, as shares of the working copy's longest side, of the two neighbourhood
+# means given to GrabCut in place of a grey photo's two redundant channels: 2 and 6 pixels
+# of a 320-pixel copy (1.5/4 and 3/8 scored about the same). A share, so that the
+# copies of the two sizes GrabCut works on see the same neighbourhoods.
+_GREY_CONTEXT = (2 / 320, 6 / 320)
+
+
+def _grey_with_context(work: np.ndarray) -> np.ndarray:
+    """A grey ``work`` with its brightness and two neighbourhood means as the channels.
+
+    On a grey photo the three channels are one, so GrabCut's colour mixtures have one
+    dimension to tell subject from background by. With the local mean brightness at two
+    scales beside each pixel's own, on grey versions of the evaluation photos, mean IoU
+    rose from 0.11 to 0.44 (12 alphamatting photos) and from 0.25 to 0.38 (the first 40
+    people photos); solved at 640 pixels without it, they scored 0.21 and 0.28. Colour
+    photos are returned as they are.
+    """
+    channels = work.astype(np.int16)
+    spread = np.maximum(
+        np.abs(channels[..., 0] - channels[..., 1]), np.abs(channels[..., 1] - channels[..., 2])
+    )
+    if np.mean(spread <= _GREY_LEVELS) < _GREY_SHARE:
+        return work
+    grey = work.mean(axis=2, dtype=np.float32)
+    longest = max(work.shape[:2])
+    context = [cv2.GaussianBlur(grey, (0, 0), share * longest) for share in _GREY_CONTEXT]
+    return to_uint8(np.stack([grey, *context], axis=-1) / 255)
+
+
+class _Solver:
+    """OpenCV's GrabCut, iterated on one working copy after another.
+
+    The colour mixtures carry from a copy to the next (they describe colours, not
+    pixels), and the time limit counts from the first iteration. ``step()`` is called
+    between OpenCV's calls (it raises to stop the work).
+    """
+
+    def __init__(self, seed: int, time_limit: float | None, step: Callable[[], None]) -> None:
+        self.seed = seed
+        self.time_limit = time_limit
+        self.step = step
+        self.bgd_model = np.zeros((1, 65), np.float64)
+        self.fgd_model = np.zeros((1, 65), np.float64)
+        self.start: float | None = None
+
+    @property
+    def out_of_time(self) -> bool:
+        return (
+            self.start is not None
+            and self.time_limit is not None
+            and time.perf_counter() - self.start > self.time_limit
+        )
+
+    def iterate(self, work: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarray:
+        """Up to ``iterations`` on the BGR uint8 ``work`` from ``labels`` (updated in
+        place); the hard mask as float32."""
+        work = _dither_flat_colours(_grey_with_context(work), self.seed)
+        if self.start is None:
+            # The RNG is per thread in OpenCV: seeded here, in the thread of the k-means.
+            cv2.setRNGSeed(self.seed)
+            # No iterations: only k-means and the first fit of the mixtures. Then one
+            # iteration per call, continuing from the models, which gives the same labels
+            # as one call with all the iterations but lets us stop early.
+            cv2.grabCut(
+                work, labels, None, self.bgd_model, self.fgd_model, 0, cv2.GC_INIT_WITH_MASK
+            )
+            self.start = time.perf_counter()
+        for count in range(iterations):
+            if count and self.out_of_time:
+                break
+            self.step()
+            before = labels.copy()
+            cv2.grabCut(work, labels, None, self.bgd_model, self.fgd_model, 1, cv2.GC_EVAL)
+            if np.count_nonzero(labels != before) <= _SETTLED * labels.size:
+                break  # settled: another iteration would refit nearly the same models
+        return ((labels == FOREGROUND) | (labels == PROBABLE_FOREGROUND)).astype(np.float32)
 
 
 def _initial_labels(size, scale, rect, hints, inset) -> np.ndarray:
@@ -333,7 +601,7 @@ def _initial_labels(size, scale, rect, hints, inset) -> np.ndarray:
         hints = np.asarray(hints, np.uint8)
         if hints.max() > 3:
             raise ValueError("hints must hold GrabCut labels 0..3")
-        resized = cv2.resize(hints, (width, height), interpolation=cv2.INTER_NEAREST)
+        resized = _resize_hints(hints, (height, width))
         if rect_small is None:
             return resized.copy()
         # Definite hints win everywhere (a stroke may reach outside the box); probable
@@ -342,6 +610,30 @@ def _initial_labels(size, scale, rect, hints, inset) -> np.ndarray:
         probable_inside = ~definite & (labels == PROBABLE_FOREGROUND)
         labels = np.where(definite | probable_inside, resized, labels).astype(np.uint8)
     return labels
+
+
+def _resize_hints(hints: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``hints`` at ``size`` (height, width), keeping every definite label a cell holds.
+
+    A nearest-neighbour resize samples one pixel per cell: a user's stroke a few pixels
+    wide on a 12 MP photo, a fraction of a pixel of the working copy, would mostly fall
+    between the samples. Each cell a definite label touches keeps it instead (the label
+    covering more of the cell where both do); the rest is sampled as before.
+    """
+    height, width = size
+    if hints.shape == (height, width):
+        return hints.copy()
+    resized = cv2.resize(hints, (width, height), interpolation=cv2.INTER_NEAREST)
+    cover = {
+        code: cv2.resize(
+            (hints == code).astype(np.float32), (width, height), interpolation=cv2.INTER_AREA
+        )
+        for code in (FOREGROUND, BACKGROUND)
+    }
+    fg, bg = cover[FOREGROUND], cover[BACKGROUND]
+    resized[(bg > 0) & (bg > fg)] = BACKGROUND
+    resized[(fg > 0) & (fg >= bg)] = FOREGROUND
+    return resized
 
 
 def hints_from_sure_alpha(alpha: np.ndarray, *, sure: float = 0.95) -> np.ndarray:
