@@ -29,25 +29,22 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 # Only the standard library at the top: a worker imports this module first, and must set
 # its thread counts before NumPy, OpenCV and ONNX Runtime load (see _worker).
 if TYPE_CHECKING:
-    import argparse
     from multiprocessing.connection import Connection
     from multiprocessing.context import SpawnContext
     from multiprocessing.process import BaseProcess
 
-    import numpy as np
+    from alphacut.batch.engine import Job, Recipe
+    from alphacut.batch.report import BatchReport
 
-    from alphacut.cli.cutout import Job, _Report
-
-__all__ = ["Recorder", "Shared", "cut_out_in_parallel", "threads_per_job", "usable_cpus"]
+__all__ = ["cut_out_in_parallel", "threads_per_job", "usable_cpus"]
 
 # Seconds a stopping worker has to remove its temporary file and exit before it is killed:
 # well within the 2 s after which the parent itself leaves (alphacut.cli.GRACE).
@@ -112,63 +109,6 @@ def threads_per_job(jobs: int) -> int:
     return max(1, usable_cpus() // max(1, jobs))
 
 
-@dataclass
-class Shared:
-    """What every photo of a batch is cut out with; pickled once, sent to each worker.
-
-    Attributes
-    ----------
-    args : argparse.Namespace
-        The command line (output content, ``--overwrite``, the device, ...).
-    options : dict
-        The keyword arguments of :func:`alphacut.api.remove_background`.
-    background : numpy.ndarray or None
-        The ``--bg-image``, read once.
-    protect : tuple of str
-        The inputs, never written.
-    preload : str, ModelSpec or None
-        The model each worker loads before its first photo, as the parent did.
-    """
-
-    args: argparse.Namespace
-    options: dict[str, Any]
-    background: np.ndarray | None
-    protect: tuple[str, ...]
-    preload: Any = None
-
-
-class Recorder:
-    """Stands in for the batch's report while a job is cut out: a finished frame is passed
-    on at once (the progress bar), the rest is kept to be replayed in input order.
-
-    Parameters
-    ----------
-    step : callable
-        Called once per finished frame.
-    """
-
-    def __init__(self, step: Callable[[], None]) -> None:
-        self.step = step
-        self.events: list[tuple[str, tuple, dict[str, Any]]] = []
-
-    def fail(self, *args: Any, **kwargs: Any) -> None:
-        self.events.append(("fail", args, kwargs))
-
-    def warn(self, *args: Any, **kwargs: Any) -> None:
-        self.events.append(("warn", args, kwargs))
-
-    def done(self, *args: Any, **kwargs: Any) -> None:
-        self.events.append(("done", args, kwargs))
-
-    def edge(self, *args: Any, **kwargs: Any) -> None:
-        self.events.append(("edge", args, kwargs))
-
-
-def _replay(events: list[tuple[str, tuple, dict[str, Any]]], report: _Report) -> None:
-    for name, args, kwargs in events:
-        getattr(report, name)(*args, **kwargs)
-
-
 # --- The worker ----------------------------------------------------------------------------
 
 
@@ -191,17 +131,18 @@ def _worker(conn: Connection, payload: bytes, threads: int) -> None:
     os.environ["ALPHACUT_THREADS"] = str(threads)
     for name in _THREAD_VARIABLES:
         os.environ.setdefault(name, str(threads))
-    shared: Shared | None = None
+    recipe: Recipe | None = None
     try:
         try:
-            shared = pickle.loads(payload)
-            _prepare(shared, threads)
+            recipe = pickle.loads(payload)
+            _prepare(recipe, threads)
+            from alphacut.batch.engine import Recorder
             from alphacut.cli.cutout import _cut_out
         except Exception as error:  # noqa: BLE001 - said by the parent, which carries on
             from alphacut.cli import debugging, format_traceback
 
             # With --debug the traceback too, as text: the exception itself may not pickle.
-            wanted = debugging(shared.args if shared is not None else None)
+            wanted = debugging(recipe)
             detail = format_traceback(error) if wanted else None
             conn.send(("failed", f"{type(error).__name__}: {error}".splitlines()[0], detail))
             return
@@ -213,9 +154,7 @@ def _worker(conn: Connection, payload: bytes, threads: int) -> None:
                 return  # the batch is done, or the parent is gone
             recorder = Recorder(lambda: conn.send(("step",)))
             # A failure's events hold its traceback as text with --debug (Recorder.fail).
-            ok = _cut_out(
-                job, shared.args, shared.options, shared.background, shared.protect, recorder
-            )
+            ok = _cut_out(job, recipe, recorder)
             conn.send(("done", index, ok, recorder.events))
     except OSError:
         return  # the parent is gone (a broken pipe): nothing left to tell
@@ -223,7 +162,7 @@ def _worker(conn: Connection, payload: bytes, threads: int) -> None:
         conn.close()
 
 
-def _prepare(shared: Shared, threads: int) -> None:
+def _prepare(recipe: Recipe, threads: int) -> None:
     """Size OpenCV's threads and load the model, before the first photo."""
     import logging
     import warnings
@@ -231,7 +170,7 @@ def _prepare(shared: Shared, threads: int) -> None:
     import cv2
 
     cv2.setNumThreads(threads)
-    if shared.preload is None:
+    if recipe.preload is None:
         return
     from alphacut.models import load_model
 
@@ -241,7 +180,7 @@ def _prepare(shared: Shared, threads: int) -> None:
     try:
         with warnings.catch_warnings(), suppress(Exception):
             warnings.simplefilter("ignore")
-            load_model(shared.preload, device=shared.args.device)
+            load_model(recipe.preload, device=recipe.device)
     finally:
         logging.disable(logging.NOTSET)
 
@@ -291,11 +230,11 @@ def _stopped(exitcode: int | None) -> str:
 class _Pool:
     """The workers of one batch, and what their jobs came to."""
 
-    def __init__(self, ready: list[Job], threads: int, shared: Shared, report: _Report) -> None:
+    def __init__(self, ready: list[Job], threads: int, recipe: Recipe, report: BatchReport) -> None:
         import multiprocessing
 
         self.context: SpawnContext = multiprocessing.get_context("spawn")  # no fork: ORT threads
-        self.payload = pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
+        self.payload = pickle.dumps(recipe, protocol=pickle.HIGHEST_PROTOCOL)
         self.threads = threads
         self.ready = ready
         self.report = report
@@ -409,7 +348,9 @@ class _Pool:
                 worker.process.kill()
                 worker.process.join()
                 if worker.index is not None:
-                    _remove_partial(self.ready[worker.index].outputs)
+                    from alphacut.batch.resume import remove_partial
+
+                    remove_partial(self.ready[worker.index].outputs)
 
 
 def _messages(worker: _Worker) -> Iterator[tuple]:
@@ -419,7 +360,7 @@ def _messages(worker: _Worker) -> Iterator[tuple]:
 
 
 def cut_out_in_parallel(
-    ready: list[Job], workers: int, threads: int, shared: Shared, report: _Report
+    ready: list[Job], workers: int, threads: int, recipe: Recipe, report: BatchReport
 ) -> int:
     """Cut out ``ready``'s jobs in ``workers`` processes; report as a serial batch would.
 
@@ -431,9 +372,9 @@ def cut_out_in_parallel(
         How many processes cut out at once (at least 2).
     threads : int
         ONNX Runtime and OpenCV threads in each (see :func:`threads_per_job`).
-    shared : Shared
+    recipe : Recipe
         What every photo is cut out with.
-    report : _Report
+    report : BatchReport
         The batch's report: its progress bar advances as frames finish; the rest of what
         each job has to say is replayed in input order at the end.
 
@@ -447,7 +388,7 @@ def cut_out_in_parallel(
     Should no worker start at all, the jobs left are cut out in this process, one at a
     time, after a warning that says why.
     """
-    pool = _Pool(ready, threads, shared, report)
+    pool = _Pool(ready, threads, recipe, report)
     try:
         for _ in range(min(workers, len(ready))):
             pool.start()
@@ -460,6 +401,7 @@ def cut_out_in_parallel(
     pool.close()
 
     if pool.todo:
+        from alphacut.batch.engine import Recorder
         from alphacut.cli.cutout import _cut_out
 
         report.say(
@@ -469,48 +411,15 @@ def cut_out_in_parallel(
         report.detail(pool.problem_detail)
         for index in pool.todo:
             recorder = Recorder(report.step)
-            ok = _cut_out(
-                ready[index],
-                shared.args,
-                shared.options,
-                shared.background,
-                shared.protect,
-                recorder,
-            )
+            ok = _cut_out(ready[index], recipe, recorder)
             pool.finished(index, ok, recorder.events)
+
+    from alphacut.batch.engine import replay
 
     written = 0
     for result in pool.results:
         assert result is not None  # every job ended one way or another
         ok, events = result
-        _replay(events, report)
+        replay(events, report)
         written += ok
     return written
-
-
-def _remove_partial(outputs: list[str]) -> None:
-    """Remove the temporary files a killed worker may have left beside ``outputs``.
-
-    They are named as :func:`alphacut.io.write.write_image` names them: ``.NAME.XXXXXXXX.tmp``
-    beside the output's real path, NAME cut at 100 characters, X a hex digit.
-    """
-    for output in outputs:
-        if output == "-":
-            continue
-        real = Path(os.path.realpath(output))
-        prefix = f".{real.name[:100]}."
-        try:
-            entries = list(os.scandir(real.parent))
-        except OSError:
-            continue
-        for entry in entries:
-            name = entry.name
-            token = name[len(prefix) : -len(".tmp")]
-            if (
-                name.startswith(prefix)
-                and name.endswith(".tmp")
-                and len(name) == len(prefix) + 8 + len(".tmp")
-                and all(c in "0123456789abcdef" for c in token)
-            ):
-                with suppress(OSError):
-                    os.unlink(entry.path)

@@ -2,9 +2,12 @@
 
 The run has three stages, so that nothing is computed for a photo whose result could not
 be written: plan (inputs and output names), check (each input's header and frame count,
-each output's path), then cut out what is left: in this process, or for a batch with
-``--jobs`` above 1 in worker processes (:mod:`alphacut.cli._parallel`). Every message is
-one line with names escaped; a batch reports its skipped and failed files once, at the end.
+each output's path), then cut out what is left: in this process, for a batch with
+``--jobs`` above 1 in worker processes (:mod:`alphacut.cli._parallel`), or with
+``--scheduler`` on a Dask cluster (:mod:`alphacut.batch.cluster`); the stages after
+planning are :func:`alphacut.batch.engine.run_batch`'s, which the Python API
+:func:`alphacut.batch.remove_backgrounds` runs too. Every message is one line with names
+escaped; a batch reports its skipped and failed files once, at the end.
 With ``--debug`` (or ``ALPHACUT_DEBUG=1``) each error's traceback follows its line.
 """
 
@@ -18,23 +21,23 @@ import time
 import warnings
 from collections.abc import Generator
 from contextlib import closing
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
 
 from alphacut.api import METHODS, remove_background
-from alphacut.cli import DEBUG_HELP, debugging, format_traceback, print_traceback
+from alphacut.batch.engine import Job, ModelUnavailable, Recipe, Recorder, run_batch
+from alphacut.batch.engine import traceback_text as _detail
+from alphacut.batch.report import BatchReport
+from alphacut.cli import DEBUG_HELP, debugging, print_traceback
 from alphacut.compose import composite, cutout, mask_image, parse_color
 from alphacut.io import (
     ImageReadError,
     ImageReadWarning,
     ImageWriteError,
-    check_output,
     encode_image,
     probe_image,
-    probe_image_bytes,
     read_frames,
     read_frames_bytes,
     read_image,
@@ -43,10 +46,6 @@ from alphacut.io import (
 from alphacut.io.paths import display, escape_text, folder_problem
 from alphacut.io.write import FORMATS, format_for
 from alphacut.models.specs import UnknownModelError
-
-if TYPE_CHECKING:
-    from alphacut.cli._parallel import Recorder
-    from alphacut.models import LoadedModel
 
 __all__ = ["build_parser", "run_cutout"]
 
@@ -71,9 +70,16 @@ outputs:
                    is cut out, to numbered files: anim.gif -> anim-001.cut.png,
                    anim-002.cut.png, ... (-o out.png -> out-001.png, ...)
   existing outputs are never replaced without --overwrite: a batch skips them before any
-  work, so rerunning it finishes what is missing; an input is never overwritten; outputs
-  are only regular files (a folder, pipe or device in the way is refused); each output
-  appears whole or not at all, even when interrupted
+  work, so rerunning it finishes what is missing (skipped outputs that do not look
+  finished, i.e. older than their input or not a whole image file, are named with why);
+  an input is never overwritten; outputs are only regular files (a folder, pipe or device
+  in the way is refused); each output appears whole or not at all, even when interrupted
+
+on a Dask cluster (--scheduler ADDRESS or $ALPHACUT_SCHEDULER; pip install
+  'alphacut[cluster]'): each photo is a task, each worker loads the model once and writes
+  its photos' outputs itself; the same progress, summary and exit status as on this
+  machine; a photo whose worker died is cut out again on another, one that kills its
+  workers repeatedly is reported as failed
   a file name that starts with '-': put -- before it (alphacut -- -photo.jpg)
 
 other commands:
@@ -210,6 +216,16 @@ def build_parser() -> argparse.ArgumentParser:
             " (default: the CPU cores; 1 with a GPU); 1: one at a time, in this process"
         ),
     )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=(
+            "run the batch on the Dask cluster whose scheduler is at ADDRESS (e.g."
+            " tcp://head:8786; default: $ALPHACUT_SCHEDULER unless --jobs is given); its"
+            " workers must see the inputs and OUTPUT under the same names"
+            " (needs alphacut[cluster])"
+        ),
+    )
     from alphacut import __version__
 
     parser.add_argument("--version", action="version", version=f"alphacut {__version__}")
@@ -311,38 +327,6 @@ def build_parser() -> argparse.ArgumentParser:
     content.add_argument("--bg-color", type=_colour, help="put the subject on this colour")
     content.add_argument("--bg-image", type=Path, help="put the subject on this image")
     return parser
-
-
-@dataclass
-class Job:
-    """One input and where its result goes.
-
-    Attributes
-    ----------
-    source : str
-        A path, or "-" for standard input.
-    target : str
-        A path, or "-" for standard output; for an animation, the name its numbered
-        frame outputs are made from.
-    fmt : str
-        PIL's format name of the output.
-    create_folder : bool
-        Whether the output's folder is made when missing (``-o`` folders, ``<folder>-cut``).
-    outputs : list of str
-        One output per frame, known once the input's header was read.
-    todo : list of int
-        The frames still to cut out: those whose output may be written.
-    data : bytes or None
-        Standard input, read once.
-    """
-
-    source: str
-    target: str
-    fmt: str
-    create_folder: bool = False
-    outputs: list[str] = field(default_factory=list)
-    todo: list[int] = field(default_factory=list)
-    data: bytes | None = None
 
 
 def _scan_folder(folder: Path) -> list[Path]:
@@ -468,128 +452,94 @@ def _shown(source: str) -> str:
 # How many photos a batch's summary names as the first to check by eye.
 CHECK_FIRST = 5
 
+# How many skipped outputs a batch's summary names: a resumed batch of 100,000 photos
+# would otherwise print a line for each one finished before.
+SKIPPED_LISTED = 20
 
-class _Report:
+
+class _Report(BatchReport):
     """What the user is told. One photo: each line as it happens. A batch: a progress bar,
     then at the end the summary, the skipped outputs and the failures, each once."""
 
     def __init__(self, batch: bool, quiet: bool) -> None:
+        super().__init__(progress=batch and not quiet)
         self.batch = batch
         self.quiet = quiet
-        self.failed: list[tuple[str, str, str | None]] = []  # (name, problem, traceback)
-        self.skipped: list[str] = []
-        self.warned: dict[str, list[str]] = {}
-        self.uncertain: list[tuple[float, str]] = []  # (share, the photo as shown)
-        self.bar: Any = None
 
     def say(self, line: str) -> None:
-        line = escape_text(line)
-        if self.bar is not None:
-            self.bar.write(line, file=sys.stderr)
-        else:
-            print(line, file=sys.stderr)
+        super().say(escape_text(line))
+
+    def detail(self, text: str | None) -> None:
+        """Print a traceback (``--debug``), each line escaped as the messages are."""
+        if text:
+            # In one piece, through the bar: it is redrawn once.
+            super().say("\n".join(escape_text(line) for line in text.rstrip("\n").split("\n")))
 
     def fail(
         self, name: str, problem: str, output: str | None = None, detail: str | None = None
     ) -> None:
-        """Report input ``name``'s failure; ``output`` when the problem is its output's;
-        ``detail``: the traceback (``--debug``), printed after the failure's line."""
-        if output is not None:
-            problem = f"{display(output)}: {problem}"
-        self.failed.append((name, problem, detail))
-        if self.bar is not None:
-            self.bar.set_postfix(failed=len(self.failed), refresh=False)
+        super().fail(name, problem, output, detail)
         if not self.batch:
             # One photo: the line names what the problem is about, the input or the output.
+            problem = self.failed[-1][1]
             self.say(f"alphacut: error: {problem if output else f'{_shown(name)}: {problem}'}")
             self.detail(detail)
 
-    def detail(self, text: str | None) -> None:
-        """Print a traceback (``--debug``), each line escaped as the messages are."""
-        if not text:
-            return
-        text = "\n".join(escape_text(line) for line in text.rstrip("\n").split("\n"))
-        if self.bar is not None:
-            self.bar.write(text, file=sys.stderr)  # at once: the bar is redrawn once
-        else:
-            print(text, file=sys.stderr)
-
-    def failing(self, more: int) -> None:
-        """Show ``more`` failures on the bar than are listed yet: a parallel batch lists
-        its photos' failures at the end, in input order."""
-        if self.bar is not None:
-            self.bar.set_postfix(failed=len(self.failed) + more, refresh=False)
-
-    def skip(self, output: str, problem: str) -> None:
-        self.skipped.append(output)
+    def skip(self, name: str, output: str, problem: str, why: str | None = None) -> None:
+        super().skip(name, output, problem, why)
         if not self.batch:
             self.say(f"alphacut: error: {display(output)}: {problem}")
 
     def warn(self, name: str, message: str) -> None:
+        super().warn(name, message)
         if not self.batch:
             self.say(f"alphacut: warning: {_shown(name)}: {message}")
-        elif name not in self.warned.setdefault(message, []):
-            self.warned[message].append(name)
 
-    def done(self, line: str, notes: list[str]) -> None:
+    def done(self, name: str, output: str, line: str, notes: list[str]) -> None:
+        super().done(name, output, line, notes)
         if self.quiet or self.batch:
             return
         self.say(line)
         for note in notes:
             self.say(f"  {note}")
 
-    def edge(self, name: str, share: float | None, which: str = "") -> None:
-        """Note an outline's unsure share; ``which`` tells frames of one file apart."""
-        if share is not None:
-            self.uncertain.append((share, f"{_shown(name)}{which}"))
-
-    def progress(self, total: int) -> None:
-        if self.batch and not self.quiet and total > 1:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, unit="photo", desc="alphacut", file=sys.stderr)
-
-    def step(self) -> None:
-        if self.bar is not None:
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
+    def model(self, where: str) -> None:
+        super().model(where)
+        if self.batch and not self.quiet:
+            # A batch says where the model runs once, before the progress bar.
+            self.say(f"alphacut: model {where}")
 
     def finish(self, written: int, total: int) -> int:
         """Print the batch's summary; the exit status."""
         self.close()
         if self.batch:
-            if not self.quiet:
-                self.say(f"alphacut: {written} of {total} written")
-                worst = sorted(self.uncertain, reverse=True)[:CHECK_FIRST]
-                if len(self.uncertain) > 1 and worst[0][0] > 0:
-                    listed = ", ".join(f"{shown} ({share:.0%})" for share, shown in worst)
-                    self.say(f"alphacut: edges to check first (outline unsure): {listed}")
-            for message, names in self.warned.items():
-                more = f" (and {len(names) - 1} more)" if len(names) > 1 else ""
-                self.say(f"alphacut: warning: {_shown(names[0])}{more}: {message}")
-            if self.skipped:
-                self.say(
-                    f"alphacut: {len(self.skipped)} skipped, their outputs already exist "
-                    "(use --overwrite to replace them):"
-                )
-                for output in self.skipped:
-                    self.say(f"  {display(output)}")
-            if self.failed:
-                self.say(f"alphacut: {len(self.failed)} failed:")
-                for name, problem, detail in self.failed:
-                    self.say(f"  {_shown(name)}: {problem}")
-                    self.detail(detail)
+            self._summary(written, total)
         return 1 if self.failed or self.skipped else 0
 
-
-def _detail(args: argparse.Namespace, error: BaseException) -> str | None:
-    """``error``'s traceback when the run has ``--debug``; as text, so that a worker
-    process can send it to the parent."""
-    return format_traceback(error) if debugging(args) else None
+    def _summary(self, written: int, total: int) -> None:
+        if not self.quiet:
+            self.say(f"alphacut: {written} of {total} written")
+            worst = sorted(self.uncertain, reverse=True)[:CHECK_FIRST]
+            if len(self.uncertain) > 1 and worst[0][0] > 0:
+                listed = ", ".join(f"{_shown(n)}{w} ({share:.0%})" for share, n, w in worst)
+                self.say(f"alphacut: edges to check first (outline unsure): {listed}")
+        for message, names in self.warned.items():
+            more = f" (and {len(names) - 1} more)" if len(names) > 1 else ""
+            self.say(f"alphacut: warning: {_shown(names[0])}{more}: {message}")
+        if self.skipped:
+            self.say(
+                f"alphacut: {len(self.skipped)} skipped, their outputs already exist "
+                "(use --overwrite to replace them):"
+            )
+            for output, why in self.skipped[:SKIPPED_LISTED]:
+                self.say(f"  {display(output)}" + (f" ({why})" if why else ""))
+            if len(self.skipped) > SKIPPED_LISTED:
+                self.say(f"  ... and {len(self.skipped) - SKIPPED_LISTED} more")
+        if self.failed:
+            self.say(f"alphacut: {len(self.failed)} failed:")
+            for name, problem, detail in self.failed:
+                self.say(f"  {_shown(name)}: {problem}")
+                self.detail(detail)
 
 
 def _usage_error(
@@ -624,83 +574,27 @@ def _user_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
     return lines
 
 
-def _check(jobs: list[Job], args: argparse.Namespace, report: _Report) -> list[Job]:
-    """Read each input's header and check each output, before any work: the jobs that
-    have something left to do."""
-    protect = tuple(job.source for job in jobs if job.source != "-")
-    claimed: dict[str, str] = {}
-    ready = []
-    for job in jobs:
-        try:
-            with warnings.catch_warnings():
-                # Reading the pixels later says the same once, in the file's own lines.
-                warnings.simplefilter("ignore")
-                if job.source == "-":
-                    job.data = sys.stdin.buffer.read()
-                    info = probe_image_bytes(job.data)
-                else:
-                    info = probe_image(job.source)
-        except ImageReadError as error:
-            report.fail(job.source, error.problem, detail=_detail(args, error))
-            continue
-        if job.target == "-" and info.frames > 1:
-            report.fail(
-                job.source,
-                f"has {info.frames} frames and standard output takes one image: give "
-                "-o NAME.png to write them as numbered files",
-            )
-            continue
-        job.outputs = frame_outputs(job.target, info.frames)
-        failed = False
-        for index, output in enumerate(job.outputs):
-            if output == "-":
-                job.todo.append(index)
-                continue
-            key = os.path.normcase(os.path.abspath(output))
-            if key in claimed:
-                other = display(claimed[key])
-                report.fail(job.source, f"same output name as {other} ({display(output)})")
-                failed = True
-                break
-            claimed[key] = job.source
-            try:
-                check_output(
-                    output,
-                    overwrite=args.overwrite,
-                    protect=protect,
-                    create_folder=job.create_folder,
-                )
-            except ImageWriteError as error:
-                if error.problem.startswith("already exists"):
-                    report.skip(output, error.problem)
-                    continue
-                report.fail(job.source, error.problem, output=output, detail=_detail(args, error))
-                failed = True
-                break
-            job.todo.append(index)
-        if job.todo and not failed:
-            ready.append(job)
-    return ready
+# --- One photo: the same function in this process, a worker process or a Dask worker ------
 
 
-def _render(matte, args, background) -> np.ndarray:
-    if args.mask_only:
+def _render(matte, recipe: Recipe) -> np.ndarray:
+    if recipe.mask_only:
         return mask_image(matte.alpha)
-    if background is not None:
-        return composite(matte.foreground, matte.alpha, background)
-    if args.bg_color is not None:
-        return composite(matte.foreground, matte.alpha, args.bg_color)
+    if recipe.background is not None:
+        return composite(matte.foreground, matte.alpha, recipe.background)
+    if recipe.bg_color is not None:
+        return composite(matte.foreground, matte.alpha, recipe.bg_color)
     return cutout(matte.foreground, matte.alpha)
 
 
 def _frames(job: Job) -> Generator[np.ndarray, None, None]:
     if job.data is not None:
         return read_frames_bytes(job.data)
-    return read_frames(job.source)
+    return read_frames(job.path(job.source))
 
 
-def _write(job: Job, output: str, result: np.ndarray, args, protect: tuple[str, ...]) -> None:
-    flatten = args.bg_color or (255, 255, 255)
+def _write(job: Job, output: str, result: np.ndarray, recipe: Recipe) -> None:
+    flatten = recipe.bg_color or (255, 255, 255)
     if output == "-":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the user asked for JPEG explicitly
@@ -715,78 +609,114 @@ def _write(job: Job, output: str, result: np.ndarray, args, protect: tuple[str, 
                 "-", "standard output was closed before the image was written"
             ) from None
         return
-    folder = Path(output).parent
+    path = job.path(output)
+    folder = Path(path).parent
     if job.create_folder and not folder.is_dir():
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             problem = folder_problem(folder, create=True) or error.strerror or str(error)
             raise ImageWriteError(output, f"cannot make its folder ({problem})") from None
-    write_image(
-        output,
-        result,
-        fmt=job.fmt,
-        overwrite=args.overwrite,
-        protect=protect,
-        flatten_color=flatten,
-    )
+    try:
+        write_image(
+            path,
+            result,
+            fmt=job.fmt,
+            overwrite=recipe.overwrite,
+            protect=recipe.protect,
+            flatten_color=flatten,
+        )
+    except ImageWriteError as error:
+        if path == output:
+            raise
+        raise ImageWriteError(output, error.problem) from error  # named as the user did
 
 
 def _describe(matte) -> str:
     return f"{matte.method} on {matte.provider}" if matte.provider else matte.method
 
 
-def _cut_out(
-    job: Job, args, options: dict, background, protect, report: _Report | Recorder
-) -> bool:
+def _written_before(job: Job, recipe: Recipe, report: BatchReport | Recorder) -> list[int]:
+    """The frames of ``job`` still to do. An output that appeared, finished, since the
+    batch checked it was written by an earlier try of this photo (a Dask worker that died
+    after writing it) or a run alongside: it counts as written, not as in the way."""
+    if recipe.overwrite:
+        return job.todo
+    from alphacut.batch.resume import unfinished
+
+    todo = []
+    for index in job.todo:
+        output = job.outputs[index]
+        path = job.path(output)
+        if output == "-" or not os.path.lexists(path):
+            todo.append(index)
+        elif unfinished(path, job.path(job.source), job.fmt) is None:
+            report.step()
+            line = f"{_shown(job.source)} -> {display(output)} (written before)"
+            report.done(job.source, output, line, [])
+        else:
+            todo.append(index)  # writing it then says why not
+    return todo
+
+
+def _cut_out(job: Job, recipe: Recipe, report: BatchReport | Recorder) -> bool:
     """Cut out every frame of ``job`` that is to do; whether all went well.
 
-    ``report`` is the batch's, or in a worker process a :class:`Recorder` of what to tell
-    the parent's.
+    ``report`` is the batch's, or where the photo is cut out elsewhere (a worker process,
+    a Dask worker) a :class:`Recorder` of what to tell the batch's.
     """
-    frames = len(job.outputs)
-    noted = False
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            with closing(_frames(job)) as frames_read:
-                for index, image in enumerate(frames_read):
-                    if index not in job.todo:
-                        continue
-                    start = time.perf_counter()
-                    matte = remove_background(image, **options)
-                    output = job.outputs[index]
-                    _write(job, output, _render(matte, args, background), args, protect)
-                    report.step()
-                    seconds = time.perf_counter() - start
-                    where = "standard output" if output == "-" else display(output)
-                    which = f" [frame {index + 1} of {frames}]" if frames > 1 else ""
-                    line = f"{_shown(job.source)}{which} -> {where}"
-                    report.edge(job.source, matte.edge_uncertainty, which)
-                    unsure = matte.edge_uncertainty
-                    edge = f", outline {unsure:.0%} unsure" if unsure is not None else ""
-                    report.done(
-                        f"{line} ({_describe(matte)}, {seconds:.2f} s{edge})",
-                        [] if noted else matte.notes,
-                    )
-                    noted = True
+            todo = _written_before(job, recipe, report)
+            if todo:
+                _cut_out_frames(job, todo, recipe, report)
         except ImageReadError as error:
-            report.fail(job.source, error.problem, detail=_detail(args, error))
+            report.fail(job.source, error.problem, detail=_detail(recipe, error))
             return False
         except ImageWriteError as error:
             output = None if error.target == "-" else error.target
-            report.fail(job.source, error.problem, output=output, detail=_detail(args, error))
+            report.fail(job.source, error.problem, output=output, detail=_detail(recipe, error))
             return False
         except MemoryError as error:
             problem = "not enough memory to cut out this image"
-            report.fail(job.source, problem, detail=_detail(args, error))
+            report.fail(job.source, problem, detail=_detail(recipe, error))
             return False
         except Exception as error:  # noqa: BLE001 - one photo's failure must not stop a batch
-            report.fail(job.source, escape_text(_first_line(error)), detail=_detail(args, error))
+            report.fail(job.source, escape_text(_first_line(error)), detail=_detail(recipe, error))
             return False
     for message in _user_warnings(caught):
         report.warn(job.source, message)
     return True
+
+
+def _cut_out_frames(
+    job: Job, todo: list[int], recipe: Recipe, report: BatchReport | Recorder
+) -> None:
+    frames = len(job.outputs)
+    noted = False
+    with closing(_frames(job)) as frames_read:
+        for index, image in enumerate(frames_read):
+            if index not in todo:
+                continue
+            start = time.perf_counter()
+            matte = remove_background(image, **recipe.options)
+            output = job.outputs[index]
+            _write(job, output, _render(matte, recipe), recipe)
+            report.step()
+            seconds = time.perf_counter() - start
+            where = "standard output" if output == "-" else display(output)
+            which = f" [frame {index + 1} of {frames}]" if frames > 1 else ""
+            line = f"{_shown(job.source)}{which} -> {where}"
+            report.edge(job.source, matte.edge_uncertainty, which)
+            unsure = matte.edge_uncertainty
+            edge = f", outline {unsure:.0%} unsure" if unsure is not None else ""
+            line = f"{line} ({_describe(matte)}, {seconds:.2f} s{edge})"
+            report.done(job.source, output, line, [] if noted else matte.notes)
+            noted = True
+
+
+# --- The command ---------------------------------------------------------------------------
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -804,13 +734,49 @@ def run_cutout(argv: list[str]) -> int:
         return _run(argv)
 
 
-def _run(argv: list[str]) -> int:
-    from alphacut.api import choose_model
-    from alphacut.cli.models import model_from_args
-    from alphacut.models import load_model
+class _Stop(Exception):
+    """The run ends with ``status``, its line already printed."""
 
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    recipe = _recipe(parser, args)
+    jobs, problems = _planned(parser, args)
+    scheduler = _scheduler(parser, args, jobs)
+    try:
+        recipe.background = _background(parser, args)
+        client = _connect(parser, args, scheduler) if scheduler else None
+    except _Stop as stop:
+        return stop.status
+    total = len(jobs) + len(problems)
+    report = _Report(batch=total > 1, quiet=args.quiet)
+    for name, problem in problems:
+        report.fail(name, problem)
+    try:
+        written = run_batch(jobs, recipe, report, workers=args.jobs, client=client)
+    except ModelUnavailable as error:
+        cause = error.__cause__ or error
+        if error.usage:
+            _usage_error(parser, args, str(error), cause)
+        print(escape_text(f"alphacut: error: {error}"), file=sys.stderr)
+        print_traceback(cause, args)
+        report.finish(0, total)  # what was found wrong before
+        return 1
+    finally:
+        if client is not None:
+            client.close()
+    return report.finish(written, total)
+
+
+def _recipe(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Recipe:
+    """What every photo is cut out with, from the command line; usage errors exit 2."""
+    from alphacut.cli.models import model_from_args
+
     try:
         model = model_from_args(args)
     except (ValueError, UnknownModelError, FileNotFoundError) as error:
@@ -826,22 +792,31 @@ def _run(argv: list[str]) -> int:
         despill=args.despill,
         refine=args.refine,
     )
-    refine_options = {
-        k: v
-        for k, v in dict(
-            matting=args.matting,
-            solver=args.solver,
-            band=args.band,
-            feather_sigma=args.feather,
-            decontaminate=args.decontaminate,
-        ).items()
-        if v is not None
-    }
+    refine_options = dict(
+        matting=args.matting,
+        solver=args.solver,
+        band=args.band,
+        feather_sigma=args.feather,
+        decontaminate=args.decontaminate,
+    )
+    refine_options = {k: v for k, v in refine_options.items() if v is not None}
     if refine_options and args.refine is False:
         parser.error("--no-refine cannot be combined with --band/--feather/--no-matting/...")
     if args.model and args.model.endswith(".onnx") and not Path(args.model).is_file():
         parser.error(f"--model {args.model}: no such file")
+    return Recipe(
+        options={**options, **refine_options},
+        mask_only=args.mask_only,
+        bg_color=args.bg_color,
+        overwrite=args.overwrite,
+        debug=debugging(args),
+    )
 
+
+def _planned(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> tuple[list[Job], list[tuple[str, str]]]:
+    """The jobs and the inputs that matched nothing; usage errors exit 2."""
     try:
         jobs, problems = _plan(args)
     except ValueError as error:
@@ -853,82 +828,46 @@ def _run(argv: list[str]) -> int:
         problem = folder_problem(out, create=True)
         if problem is not None:
             parser.error(f"-o {args.output}: {problem}")
-    background = None
-    if args.bg_image is not None:
-        try:
-            if probe_image(args.bg_image).frames > 1:
-                parser.error(f"--bg-image {args.bg_image}: an animation; give a single image")
-            background = read_image(args.bg_image)
-        except ImageReadError as error:
-            print(escape_text(f"alphacut: error: background image {error}"), file=sys.stderr)
-            print_traceback(error, args)
-            return 2
+    return jobs, problems
 
-    report = _Report(batch=len(jobs) + len(problems) > 1, quiet=args.quiet)
-    for name, problem in problems:
-        report.fail(name, problem)
-    ready = _check(jobs, args, report)
-    loaded = None
-    preload = None
-    if ready and args.method in ("auto", "neural"):
-        # Load (and on first use download) once, up front: a missing or corrupt model is
-        # one error, not one per photo, and the user learns where it runs before waiting.
-        try:
-            # The same choice remove_background makes; its session is then reused.
-            preload = choose_model(model)[0]
-            loaded = load_model(preload, device=args.device)
-        except ValueError as error:
-            _usage_error(parser, args, str(error), error)
-        except (UnknownModelError, RuntimeError, OSError) as error:
-            print(escape_text(f"alphacut: error: {_first_line(error)}"), file=sys.stderr)
-            print_traceback(error, args)
-            report.finish(0, len(jobs) + len(problems))  # what was found wrong before
-            return 1
-    workers = min(_jobs_wanted(args.jobs, loaded), len(ready))
-    threads = 0
-    if workers > 1:
-        from alphacut.cli._parallel import threads_per_job
 
-        threads = threads_per_job(workers)
-    if loaded is not None:
-        if report.batch and not args.quiet:
-            # A batch reports where the model runs once, before the progress bar.
-            where = loaded.describe()
-            if workers > 1:
-                where = f"{replace(loaded, threads=threads).describe()} in each of {workers} jobs"
-            print(escape_text(f"alphacut: model {where}"), file=sys.stderr)
-        if workers > 1:
-            # Each worker loads its own: this process's copy would only hold memory.
-            from alphacut.models import clear_cache
+def _scheduler(parser: argparse.ArgumentParser, args: argparse.Namespace, jobs: list[Job]):
+    """The Dask scheduler's address, if the batch runs on a cluster: ``--scheduler``, else
+    ``$ALPHACUT_SCHEDULER`` unless ``--jobs`` asks for a local batch."""
+    address = args.scheduler
+    if address and args.jobs is not None:
+        parser.error("--jobs is for a batch on this machine; a cluster's workers take turns")
+    if address is None and args.jobs is None:
+        address = os.environ.get("ALPHACUT_SCHEDULER", "").strip() or None
+    if address and any(job.target == "-" for job in jobs):
+        parser.error("-o -: the cluster's workers write the outputs; give a file or a folder")
+    return address
 
-            loaded = None
-            clear_cache()
 
-    protect = tuple(job.source for job in jobs if job.source != "-")
-    options = {**options, **refine_options}
-    written = 0
-    report.progress(sum(len(job.todo) for job in ready))
+def _background(parser: argparse.ArgumentParser, args: argparse.Namespace) -> np.ndarray | None:
+    """The ``--bg-image``, read once; an unreadable one ends the run with status 2."""
+    if args.bg_image is None:
+        return None
     try:
-        if workers > 1:
-            from alphacut.cli._parallel import Shared, cut_out_in_parallel
-
-            shared = Shared(args, options, background, protect, preload)
-            written = cut_out_in_parallel(ready, workers, threads, shared, report)
-        else:
-            for job in ready:
-                written += _cut_out(job, args, options, background, protect, report)
-    finally:
-        report.close()  # an interruption must not leave the bar half drawn
-    return report.finish(written, len(jobs) + len(problems))
+        if probe_image(args.bg_image).frames > 1:
+            parser.error(f"--bg-image {args.bg_image}: an animation; give a single image")
+        return read_image(args.bg_image)
+    except ImageReadError as error:
+        print(escape_text(f"alphacut: error: background image {error}"), file=sys.stderr)
+        print_traceback(error, args)
+        raise _Stop(2) from error
 
 
-def _jobs_wanted(jobs: int | None, loaded: LoadedModel | None) -> int:
-    """``--jobs``, else the CPU cores; else 1 when the model runs on a GPU, where each
-    worker's session would take its own share of the GPU's memory."""
-    if jobs is not None:
-        return jobs
-    if loaded is not None and loaded.provider != "CPUExecutionProvider":
-        return 1
-    from alphacut.cli._parallel import usable_cpus
+def _connect(parser: argparse.ArgumentParser, args: argparse.Namespace, address: str) -> Any:
+    """A client of the scheduler at ``address``; without dask.distributed a usage error,
+    an unreachable scheduler one line and status 1."""
+    from alphacut.batch.cluster import connect
 
-    return usable_cpus()
+    try:
+        return connect(address)
+    except ImportError as error:
+        _usage_error(parser, args, f"--scheduler: {error}", error)
+    except OSError as error:
+        print(escape_text(f"alphacut: error: {error}"), file=sys.stderr)
+        print_traceback(error, args)
+        raise _Stop(1) from error
