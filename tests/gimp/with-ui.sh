@@ -3,8 +3,10 @@
 #
 #   with-ui.sh TITLE KEYS [TITLE KEYS]... -- COMMAND...
 #
-# For each pair in turn: wait for a new window titled TITLE, focus it, type KEYS
-# (xdotool key names, e.g. "Return", "alt+r"). Needs Xvfb and xdotool.
+# For each pair in turn: wait for a new window titled TITLE, focus it, then do each
+# space-separated word of KEYS: an xdotool key name ("Return", "alt+r", "Down"),
+# "sleep:SECONDS", or "shot:FILE.png" (a PNG of the window as it is then). Needs Xvfb and
+# xdotool; screenshots need python3 with GTK 3's bindings (GIMP's own).
 set -eu
 
 tmp=$(mktemp -d)
@@ -46,9 +48,35 @@ answer() {
         # Let GTK finish mapping and focusing the dialog's default widget.
         sleep 1
         xdotool windowfocus --sync "$window"
-        xdotool key --clearmodifiers "$keys"
+        for word in $keys; do
+            case "$word" in
+                sleep:*) sleep "${word#sleep:}" ;;
+                shot:*) shoot "$window" "${word#shot:}" ;;
+                *) xdotool key --clearmodifiers "$word" ;;
+            esac
+        done
         echo "with-ui: typed '$keys' into '$title'" >&2
     done
+}
+
+# shoot WINDOW FILE: the window's pixels as a PNG (no window manager: no decorations).
+shoot() {
+    eval "$(xdotool getwindowgeometry --shell "$1")"
+    # Let GTK redraw what the keys before changed.
+    sleep 1
+    python3 - "$2" "$X" "$Y" "$WIDTH" "$HEIGHT" <<'EOF'
+import sys
+
+import gi
+
+gi.require_version("Gdk", "3.0")
+from gi.repository import Gdk
+
+path, x, y, width, height = sys.argv[1], *map(int, sys.argv[2:])
+root = Gdk.get_default_root_window()
+Gdk.pixbuf_get_from_window(root, x, y, width, height).savev(path, "png", [], [])
+EOF
+    echo "with-ui: saved $2" >&2
 }
 "$@" &
 command=$!
