@@ -15,7 +15,10 @@ median of ``--repeat`` runs is printed. Rows:
 
 Further sections: ``inprocess`` (1 MP ``remove_background`` as napari waits for it, warm),
 ``grabcut`` (GrabCut alone and with refinement, at several sizes and on a grey photo) and
-``batch`` (a folder of people photos with ``--jobs 1`` and ``--jobs 2``).
+``batch`` (a folder of people photos with ``--jobs 1``, ``--jobs 2`` and, with
+dask.distributed installed, ``--scheduler`` on a LocalCluster of 2 worker processes of one
+thread each, started beforehand as an existing cluster would be: the row counts the
+workers' set-up, not the cluster's start).
 
 The test photos are the largest shared people photo (``../shared/data/people``), or the
 package's sample photo without it, scaled to each size; real 12 MP photos hold more fine
@@ -27,6 +30,7 @@ detail, so treat the figures as the cost of the pipeline, not of one camera's ph
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import statistics
@@ -138,6 +142,17 @@ def _anchor_worker(photo: str, mask: str, out: str) -> None:
     write_image(out, (rgba * 255 + 0.5).astype(np.uint8), overwrite=True)
 
 
+def _cluster_worker(workers: int) -> None:
+    """Run a LocalCluster until standard input closes; its address on standard output."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
+        print(cluster.scheduler_address, flush=True)
+        sys.stdin.read()
+
+
 def _in_worker(argv: list[str], repeat: int) -> None:
     photo, origin = _source_photo()
     if argv[0] == "prepare":
@@ -247,7 +262,7 @@ def section_grabcut(photo: np.ndarray, repeat: int) -> None:
             _row(f"{name} {label}", statistics.median(times), None)
 
 
-def section_batch(folder: Path, count: int, jobs: list[int]) -> None:
+def section_batch(folder: Path, count: int, jobs: list[int], cluster_workers: int) -> None:
     people = DATA_DIR / "people" / "image"
     batch = folder / "batch"
     batch.mkdir(exist_ok=True)
@@ -266,17 +281,44 @@ def section_batch(folder: Path, count: int, jobs: list[int]) -> None:
     print(f"{'row':34s} {'wall s':>8s} {'peak GB':>8s}  photos/s")
     print("-" * 60)
     base = None
-    for n in jobs:
-        out = folder / f"batch-out-{n}"
+    runs = [(f"--jobs {n}", ["--jobs", str(n)]) for n in jobs]
+    if cluster_workers and importlib.util.find_spec("distributed") is not None:
+        runs.append((f"LocalCluster, {cluster_workers} workers", None))
+    for k, (name, options) in enumerate(runs):
+        out = folder / f"batch-out-{k}"
         shutil.rmtree(out, ignore_errors=True)
-        cmd = [sys.executable, "-m", "alphacut", "-q", str(batch), "-o", str(out), "--jobs", str(n)]
+        cmd = [sys.executable, "-m", "alphacut", "-q", str(batch), "-o", str(out)]
         try:
-            seconds, peak = _run(cmd, env)
+            if options is None:
+                seconds, peak = _run_on_cluster(cmd, cluster_workers, env)
+            else:
+                seconds, peak = _run([*cmd, *options], env)
         except RuntimeError as error:
-            _row(f"--jobs {n}", None, None, str(error).splitlines()[-1][:60])
+            _row(name, None, None, str(error).splitlines()[-1][:60])
             continue
         base = base or seconds
-        _row(f"--jobs {n}", seconds, peak, f"{count / seconds:.2f}  ({base / seconds:.2f}x)")
+        note = f"{count / seconds:.2f}  ({base / seconds:.2f}x)"
+        _row(name, seconds, peak, note + ("  peak: the client's" if options is None else ""))
+
+
+def _run_on_cluster(cmd: list[str], workers: int, env: dict) -> tuple[float, float]:
+    """``cmd`` with ``--scheduler``, on a LocalCluster started (in a process of its own,
+    with the same fresh install) before the clock starts."""
+    me = [sys.executable, __file__, "--cluster-worker", str(workers)]
+    with subprocess.Popen(
+        me,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as cluster:
+        address = cluster.stdout.readline().strip()
+        try:
+            return _run([*cmd, "--scheduler", address], env)
+        finally:
+            cluster.stdin.close()
+            cluster.wait(timeout=60)
 
 
 def main() -> None:
@@ -286,6 +328,13 @@ def main() -> None:
     parser.add_argument("--sections", default=",".join(SECTIONS))
     parser.add_argument("--batch-photos", type=int, default=50)
     parser.add_argument("--jobs", default="1,2", help="--jobs values for the batch section")
+    parser.add_argument(
+        "--cluster-workers",
+        type=int,
+        default=2,
+        help="workers of the batch section's LocalCluster (0: no cluster row)",
+    )
+    parser.add_argument("--cluster-worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--floor", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--anchor", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
@@ -296,6 +345,8 @@ def main() -> None:
         return _anchor_worker(*args.anchor)
     if args.worker:
         return _in_worker(args.worker, args.repeat)
+    if args.cluster_worker:
+        return _cluster_worker(args.cluster_worker)
 
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = set(sections) - set(SECTIONS)
@@ -326,7 +377,7 @@ def main() -> None:
                 subprocess.run([*me, name], check=True, env=_fresh_install(folder))
         if "batch" in sections:
             jobs = [int(j) for j in args.jobs.split(",")]
-            section_batch(folder, args.batch_photos, jobs)
+            section_batch(folder, args.batch_photos, jobs, args.cluster_workers)
 
 
 if __name__ == "__main__":
