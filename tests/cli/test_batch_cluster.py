@@ -131,3 +131,14 @@ def test_a_long_rerun_lists_only_the_first_skipped_outputs(capsys, tmp_path, per
     )
     assert lines[at + 1 : at + 3] == [f"  {out / 'p00.png'}", f"  {out / 'p01.png'} (empty)"]
     assert lines[at + 21 :] == ["  ... and 3 more"]
+
+
+def test_a_model_the_workers_cannot_load_is_one_line(capsys, tmp_path, shoot, scheduler):
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model")
+    out = tmp_path / "out"
+    code, lines = run(capsys, shoot, "-o", out, "--model", broken, "--scheduler", scheduler)
+    assert code == 1
+    assert lines[0].startswith(f"alphacut: error: cannot load model file {broken}")
+    assert lines[0].endswith("(on the cluster's workers)")
+    assert not out.exists() or not list(out.iterdir())

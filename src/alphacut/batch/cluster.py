@@ -14,7 +14,8 @@ another worker, and one whose workers keep dying (``distributed.scheduler.allowe
 3 by default) fails with :class:`distributed.KilledWorker`, reported as that photo's
 failure. A photo rerun after its worker died may find its output already written by the
 first attempt: a finished output (:func:`alphacut.batch.resume.unfinished`) then counts as
-written. Ctrl-C cancels the photos not yet started; those running finish, whole.
+written. Ctrl-C cancels the photos not yet started; one running on a worker then ends
+whole or not at all (its temporary file is removed with the others a dead worker left).
 """
 
 from __future__ import annotations
