@@ -9,16 +9,21 @@ Install with ``alphacut gimp install`` (copies this folder into GIMP's plug-ins 
 records where alphacut is installed, see ``alphacut-location.json``).
 """
 
+from __future__ import annotations
+
 import json
 import os
 import site
+import struct
 import sys
+import traceback
+from collections.abc import Callable, Sequence
 
 import gi
 
 gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
-from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
+from gi.repository import Gegl, Gimp, Gio, GLib, GObject  # noqa: E402
 
 PROC_NAME = "python-fu-alphacut-remove-background"
 # The methods come from alphacut's table (alphacut.methods.registry.METHODS); when alphacut
@@ -38,6 +43,19 @@ DOWNLOAD_UPDATE_S = 0.2
 # Written by `alphacut gimp install` next to this file.
 LOCATION_FILE = "alphacut-location.json"
 GRABCUT_BACKGROUND, GRABCUT_PROBABLE_FOREGROUND = 0, 3
+# Where the Key colour comes from: the core's estimate from the border (its default),
+# GIMP's foreground colour, or the colour argument (picked in the dialog).
+KEY_BORDER, KEY_FOREGROUND, KEY_PICKED = "border", "foreground", "picked"
+# The dialog's tolerance 0 means the core's automatic one (as in napari); its softness
+# starts at the core's default (alphacut.methods.chroma: 0.6), which is then not passed.
+AUTO_TOLERANCE = 0.0
+CORE_SOFTNESS = 0.6
+# The key colour the dialog starts at: a typical green screen, in sRGB.
+DEFAULT_PICKED_KEY = (0.0, 0.69, 0.25)
+# The help pages (help/en/gimp-help.xml) next to the script: GIMP's Help button opens
+# them instead of asking for GIMP's own manual, which has no page for this plug-in.
+HELP_DOMAIN = "alphacut"
+HELP_FOLDER = "help"
 
 
 class PluginError(Exception):
@@ -185,6 +203,35 @@ def method_labels(reads_option=None, refined=None):
     ]
 
 
+def method_table() -> dict[str, tuple[str, str, tuple[str, ...], bool]]:
+    """{name: (label, help, options it reads, refined by default)} from alphacut's table;
+    empty when alphacut cannot be imported (the dialog then shows every control)."""
+    if _alphacut_or_none() is None:
+        return {}
+    try:
+        from alphacut.methods.registry import METHODS
+    except Exception:  # noqa: BLE001 - an alphacut too old or broken: as if missing
+        return {}
+    return {
+        name: (spec.label, _sentence(spec.help), tuple(spec.options), spec.refine)
+        for name, spec in METHODS.items()
+    }
+
+
+def methods_blurb(entries: Sequence[tuple[str, str, str]]) -> str:
+    """The Method argument's tooltip: every method with when to use it."""
+    lines = ["How to find the subject:"]
+    lines += [f"{label}: {help_text}" for _, label, help_text in entries]
+    return "\n".join(lines)
+
+
+def reads_key(options: Sequence[str] | None) -> bool:
+    """Whether the chroma options belong to a method reading ``options``: the methods
+    that key a colour they are given. Automatic keys only a screen it recognises itself,
+    so its dialog stays free of them (Chroma key is the method to steer)."""
+    return options is None or "key_color" in options
+
+
 def refine_default_text():
     """What Default means, e.g. "on, except for Chroma key" (read from alphacut's table)."""
     unrefined = method_labels(refined=False)
@@ -205,6 +252,14 @@ def refine_choice():
     )
     choice.add(REFINE_ON, 1, "On", "Refine the edge whatever the method, with the feather below")
     choice.add(REFINE_OFF, 2, "Off", "Keep the method's alpha as it is")
+    return choice
+
+
+def key_source_choice():
+    choice = Gimp.Choice.new()
+    choice.add(KEY_BORDER, 0, "Estimated from the border", "alphacut's estimate (its default)")
+    choice.add(KEY_FOREGROUND, 1, "GIMP's foreground colour", "The toolbox's foreground colour")
+    choice.add(KEY_PICKED, 2, "The colour chosen here", "The Chosen colour below")
     return choice
 
 
@@ -340,20 +395,171 @@ def general_model_hint():
     )
 
 
-def describe_run(matte, model, downloaded):
-    """What ran and why: the method, the model, the core's notes, and a hint if useful."""
+def model_that_ran(matte, model: str | None) -> str | None:
+    """The neural model behind ``matte``, or None when no model ran (chroma, GrabCut)."""
+    if "neural" not in matte.timings:
+        return None
+    if model is not None:
+        return model
+    from alphacut.api import choose_model
+
+    # The core's own choice for "no model given", made a moment ago with the same cache
+    # and settings; its notes say why.
+    chosen = choose_model(None)[0]
+    return getattr(chosen, "name", chosen)
+
+
+def describe_run(matte, model, downloaded, *, key_source=None, selected=False):
+    """What ran and why, as GIMP shows it after a run: the method and model, the core's
+    notes, and what to do when the result may be wrong (select the subject, install a
+    general model)."""
+    from alphacut.methods.registry import METHODS
     from alphacut.models import MODEL_SPECS
 
-    neural = matte.method == "neural" or any("neural" in note for note in matte.notes)
-    what = f"alphacut: {matte.method}"
-    if model is not None and neural:
-        what += f" with model {model}" + (" (downloaded now)" if downloaded else "")
-    lines = [what, *matte.notes]
-    spec = MODEL_SPECS.get(model or "")
-    person_only = spec is None or spec.subject == "person"
-    if neural and person_only and not any("alphacut models" in note for note in matte.notes):
+    spec = METHODS.get(matte.method)
+    label = spec.label if spec is not None else matte.method
+    ran = model_that_ran(matte, model)
+    what = f"Remove Background: {label}"
+    if ran is not None and matte.method != "neural":
+        what += f", after the neural model {ran}"
+    elif ran is not None:
+        what += f" with model {ran}"
+    if ran is not None and downloaded:
+        what += " (downloaded now)"
+    lines = [what + "."]
+    if matte.method == "chroma":
+        lines.append(f"Key colour: {KEY_SOURCE_WORDS.get(key_source, 'found on the border')}.")
+    lines += matte.notes
+    model_spec = MODEL_SPECS.get(ran or "")
+    if ran is not None and (model_spec is None or model_spec.subject == "person"):
         lines.append(general_model_hint())
+    if matte.method == "grabcut" and not selected:
+        lines.append(
+            "GrabCut guessed the subject's box (the photo minus its border): select around "
+            "the subject (any selection tool) and run again to tell it where the subject is."
+        )
     return "\n".join(line for line in lines if line)
+
+
+KEY_SOURCE_WORDS = {
+    KEY_BORDER: "estimated from the border",
+    KEY_FOREGROUND: "GIMP's foreground colour",
+    KEY_PICKED: "the colour chosen in the dialog",
+}
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+# The steps alphacut's progress callback names, each method's in the order they come, and
+# their rough relative cost: an estimate, not a measurement (the network, GrabCut, chroma's
+# matting and the edge refinement are the slow ones; the rest is bookkeeping). The bar only
+# needs to move in proportion roughly. A step the plan does not know still moves it, by
+# weight 1. alphacut reports step names only, not fractions (see api.remove_background).
+STEP_WEIGHTS = {
+    "detect": 0.3,
+    "load model": 0.5,
+    "neural": 3.0,
+    "person check": 0.3,
+    "chroma": 3.0,
+    "grabcut": 3.0,
+    "refine": 3.0,
+}
+METHOD_STEPS = {
+    "auto": ("detect", "load model", "neural", "person check"),
+    "neural": ("load model", "neural"),
+    "chroma": ("chroma",),
+    "grabcut": ("grabcut",),
+}
+
+
+def debugging() -> bool:
+    """ALPHACUT_DEBUG as alphacut's command line reads it: the plug-in then prints each
+    progress step and each unexpected error's traceback to stderr (GIMP's terminal)."""
+    value = os.environ.get("ALPHACUT_DEBUG", "").strip().lower()
+    return value not in ("", "0", "false", "no", "off")
+
+
+def show_progress(fraction: float, text: str | None = None) -> None:
+    if text is not None:
+        Gimp.progress_set_text(text)
+    Gimp.progress_update(fraction)
+    if debugging():
+        print(f"alphacut-gimp: progress {fraction:.3f} {text or ''}", file=sys.stderr, flush=True)
+
+
+class StepProgress:
+    """alphacut's progress callback (step names) as a bar that fills: each step starts at
+    the share of the expected work done before it. The plan is the method's steps plus
+    the refinement when it will run; when Automatic hands over to another method, that
+    method's plan replaces what was left."""
+
+    def __init__(self, method: str, refined: Callable[[str], bool]) -> None:
+        self.refined = refined
+        self.remaining = self.plan(method)
+        self.done = 0.0
+        self.current: str | None = None
+        self.fraction = 0.0
+
+    def plan(self, method: str) -> list[str]:
+        steps = list(METHOD_STEPS.get(method, ()))
+        return steps + ["refine"] if self.refined(method) else steps
+
+    def __call__(self, step: str) -> None:
+        if self.current is not None:
+            self.done += STEP_WEIGHTS.get(self.current, 1.0)
+        if step in self.remaining:
+            del self.remaining[: self.remaining.index(step) + 1]
+        elif step in METHOD_STEPS:
+            self.remaining = self.plan(step)[1:]
+        self.current = step
+        ahead = sum(STEP_WEIGHTS.get(name, 1.0) for name in [step, *self.remaining])
+        # Never backwards, even when a hand-over makes the plan longer.
+        self.fraction = max(self.fraction, self.done / (self.done + ahead))
+        show_progress(self.fraction, f"Removing background: {step}…")
+
+
+# --- chroma options ---------------------------------------------------------------------------
+
+
+def srgb(color) -> tuple[float, float, float]:
+    """A GeglColor as sRGB in [0, 1]: the encoding of the pixels read (R'G'B')."""
+    gi.require_version("Babl", "0.1")
+    from gi.repository import Babl
+
+    data = color.get_bytes(Babl.format("R'G'B' double")).get_data()
+    return struct.unpack("3d", bytes(data)[:24])
+
+
+def new_color(rgb: Sequence[float]):
+    color = Gegl.Color.new("black")
+    # set_rgba takes linear light; the sRGB triple goes through its own format instead.
+    gi.require_version("Babl", "0.1")
+    from gi.repository import Babl
+
+    color.set_bytes(Babl.format("R'G'B' double"), GLib.Bytes.new(struct.pack("3d", *rgb)))
+    return color
+
+
+def chroma_options(config, options: Sequence[str]) -> dict:
+    """``remove_background``'s chroma keywords from the dialog, for a method that reads
+    them; only what differs from the core's defaults (so the defaults stay the core's)."""
+    if not reads_key(options):
+        return {}
+    chosen = {}
+    source = config.get_property("key-source")
+    if source == KEY_FOREGROUND:
+        chosen["key_color"] = srgb(Gimp.context_get_foreground())
+    elif source == KEY_PICKED:
+        chosen["key_color"] = srgb(config.get_property("key-color"))
+    tolerance = config.get_property("tolerance")
+    if tolerance > AUTO_TOLERANCE:
+        chosen["tolerance"] = tolerance
+    softness = config.get_property("softness")
+    if abs(softness - CORE_SOFTNESS) > 1e-9:
+        chosen["softness"] = softness
+    if not config.get_property("despill"):
+        chosen["despill"] = False
+    return chosen
 
 
 # --- pixels in and out ------------------------------------------------------------------------
@@ -513,17 +719,37 @@ def remove_background(procedure, run_mode, image, drawables, config):
     options = refine_options(alphacut, refine, feather)
     if model is not None:
         options["model"] = model
+    reads = spec.options if spec is not None else ()
+    options.update(chroma_options(config, reads))
+    key_source = config.get_property("key-source") if reads_key(reads) else None
+
+    def refined(name: str) -> bool:
+        # Whether the core will refine what method ``name`` returns (its rule: the
+        # method's default unless forced, and any refinement option turns it on).
+        if "refine" in options:
+            return options["refine"]
+        other = METHODS.get(name)
+        return (other is None or other.refine) or "feather_sigma" in options
+
     try:
         matte = alphacut.remove_background(
             rgb,
             method,
             rect=rect,
             hints=hints,
-            progress=lambda step: Gimp.progress_set_text(f"Removing background: {step}…"),
+            progress=StepProgress(method, refined),
             **options,
         )
     except (ValueError, TypeError, RuntimeError, MemoryError) as error:
-        raise PluginError(f"alphacut failed ({method}): {one_line(error)}") from error
+        message = f"alphacut failed ({method}): {one_line(error)}"
+        if key_source == KEY_BORDER and "key_color" in str(error):
+            # The core's advice names its own argument; in GIMP that is the Key colour.
+            message += (
+                ". Choose the backdrop's colour under Key colour: GIMP's foreground colour "
+                "(pick it with the Color Picker) or the colour chosen in the dialog."
+            )
+        raise PluginError(message) from error
+    show_progress(1.0, "Removing background: writing the layer mask…")
 
     image.undo_group_start()
     try:
@@ -538,8 +764,8 @@ def remove_background(procedure, run_mode, image, drawables, config):
             add_foreground_layer(np, image, layer, matte)
     finally:
         image.undo_group_end()
-    Gimp.progress_update(1.0)
-    return matte.method, describe_run(matte, model, downloaded)
+    notes = describe_run(matte, model, downloaded, key_source=key_source, selected=rect is not None)
+    return matte.method, notes
 
 
 def add_foreground_layer(np, image, layer, matte):
@@ -580,6 +806,52 @@ def display_available():
     return initialized and Gdk.Display.get_default() is not None
 
 
+# The chroma controls, in a frame of their own. Every label's mnemonic differs from the
+# others and from the buttons' (_Help, _Reset, _Load/_Save Settings, _Cancel, _OK), so
+# that Alt+letter reaches each control and Alt+O is always OK.
+CHROMA_CONTROLS = ["key-source", "key-color", "tolerance", "softness", "despill"]
+
+
+def build_dialog(procedure, config):
+    """The procedure's dialog, whose controls follow the options: the chosen method's
+    description under it, Model only for the methods that run one, the chroma frame only
+    for Chroma key, Feather only when the edge is refined, the colour only when chosen."""
+    gi.require_version("GimpUi", "3.0")
+    from gi.repository import GimpUi
+
+    dialog = GimpUi.ProcedureDialog.new(procedure, config, "Remove Background")
+    description = dialog.get_label("method-help", "", False, False)
+    description.set_line_wrap(True)
+    description.set_max_width_chars(60)
+    description.set_xalign(0.0)
+    description.get_style_context().add_class("dim-label")
+    dialog.get_label("chroma-title", "Chroma key", False, False)
+    dialog.fill_box("chroma-box", CHROMA_CONTROLS)
+    frame = dialog.fill_frame("chroma-frame", "chroma-title", False, "chroma-box")
+    dialog.fill(
+        ["method", "method-help", "model", "refine", "feather", "chroma-frame"]
+        + ["foreground-layer"]
+    )
+    table = method_table()
+    widget = dialog.get_widget
+
+    def follow(*_: object) -> None:
+        name = config.get_property("method")
+        label, help_text, options, _ = table.get(name, (name, "", None, True))
+        description.set_text(help_text)
+        widget("model", GObject.TYPE_NONE).set_sensitive(options is None or "model" in options)
+        frame.set_visible(reads_key(options))
+        refine = config.get_property("refine")
+        widget("feather", GObject.TYPE_NONE).set_sensitive(refine != REFINE_OFF)
+        picked = config.get_property("key-source") == KEY_PICKED
+        widget("key-color", GObject.TYPE_NONE).set_sensitive(picked)
+
+    for name in ("method", "refine", "key-source"):
+        config.connect(f"notify::{name}", follow)
+    follow()
+    return dialog
+
+
 def run(procedure, run_mode, image, drawables, config, data):
     try:
         if run_mode == Gimp.RunMode.INTERACTIVE and not display_available():
@@ -590,8 +862,7 @@ def run(procedure, run_mode, image, drawables, config, data):
             from gi.repository import GimpUi
 
             GimpUi.init(PROC_NAME)
-            dialog = GimpUi.ProcedureDialog.new(procedure, config, "Remove Background")
-            dialog.fill(None)
+            dialog = build_dialog(procedure, config)
             accepted = dialog.run()
             dialog.destroy()
             if not accepted:
@@ -600,6 +871,8 @@ def run(procedure, run_mode, image, drawables, config, data):
     except PluginError as error:
         return procedure.new_return_values(error.status, GLib.Error(str(error)))
     except Exception as error:  # noqa: BLE001 - GIMP must get a message, never a crashed plug-in
+        if debugging():
+            traceback.print_exc()
         message = f"Remove Background failed: {type(error).__name__}: {one_line(error)}"
         return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(message))
     if done is None:
@@ -621,6 +894,10 @@ class AlphacutRemoveBackground(Gimp.PlugIn):
         return False
 
     def do_query_procedures(self):
+        # realpath: with `alphacut gimp install --link` the help pages stay beside the
+        # linked script, in the source tree.
+        folder = os.path.join(os.path.dirname(os.path.realpath(__file__)), HELP_FOLDER)
+        self.set_help_domain(HELP_DOMAIN, Gio.File.new_for_path(folder))
         return [PROC_NAME]
 
     def do_create_procedure(self, name):
@@ -640,8 +917,12 @@ class AlphacutRemoveBackground(Gimp.PlugIn):
             f"({refine_default}), as in alphacut's command line and napari; On or Off forces "
             "it. A selection marks where the subject is: its bounding box is the GrabCut "
             "rectangle and everything outside it is background. Optionally adds a layer with "
-            "the decontaminated colours (background colour removed from the edges). The "
-            "layer must not have a mask already (interactively you are asked).",
+            "the decontaminated colours (background colour removed from the edges). Chroma "
+            "key keys out a uniform backdrop of any colour: the key colour is estimated from "
+            "the border, or GIMP's foreground colour, or the one chosen (key-source, "
+            "key-color), with tolerance, softness and despill. The layer must not have a "
+            "mask already (interactively you are asked).",
+            # The help ID: help/en/gimp-help.xml maps it to alphacut's page.
             name,
         )
         procedure.set_attribution("alphacut developers", "alphacut developers", "2025")
@@ -650,7 +931,7 @@ class AlphacutRemoveBackground(Gimp.PlugIn):
         procedure.add_choice_argument(
             "method",
             "_Method",
-            "How to find the subject",
+            methods_blurb(methods),
             method_choice(methods),
             DEFAULT_METHOD,
             flags,
@@ -658,7 +939,7 @@ class AlphacutRemoveBackground(Gimp.PlugIn):
         model_users = " and ".join(method_labels(reads_option="model") or ["the neural methods"])
         procedure.add_choice_argument(
             "model",
-            "M_odel",
+            "Mo_del",
             f"Neural model for {model_users}: installed ones are listed first; one "
             "marked 'download' is downloaded first (GIMP's progress shows it; Cancel stops it)",
             model_choice(),
@@ -688,10 +969,58 @@ class AlphacutRemoveBackground(Gimp.PlugIn):
         )
         procedure.add_boolean_argument(
             "foreground-layer",
-            "Add a layer with _decontaminated colours",
+            "Add a layer _with decontaminated colours",
             "Also add a layer whose edge colours have the background removed (hides the "
             "original layer)",
             False,
+            flags,
+        )
+        chroma_users = " and ".join(method_labels(reads_option="key_color") or ["Chroma key"])
+        procedure.add_choice_argument(
+            "key-source",
+            "_Key colour",
+            f"The backdrop colour {chroma_users} keys out: estimated from the image border, "
+            "GIMP's foreground colour (pick it from the image with the Color Picker), or the "
+            "colour chosen below. Any uniform colour works, not only green or blue",
+            key_source_choice(),
+            KEY_BORDER,
+            flags,
+        )
+        Gegl.init(None)
+        procedure.add_color_argument(
+            "key-color",
+            "Chosen colo_ur",
+            "The key colour when Key colour is 'the colour chosen here' (its colour dialog "
+            "has a picker for the image)",
+            False,
+            new_color(DEFAULT_PICKED_KEY),
+            flags,
+        )
+        procedure.add_double_argument(
+            "tolerance",
+            "_Tolerance (0: automatic)",
+            "How far from the key colour a pixel is still pure backdrop, in units of the "
+            "key's saturation; 0 measures the backdrop's own noise along the border",
+            0.0,
+            3.0,
+            AUTO_TOLERANCE,
+            flags,
+        )
+        procedure.add_double_argument(
+            "softness",
+            "Soft_ness",
+            "Width of the ramp from backdrop to subject, in the same units "
+            f"(alphacut's default {CORE_SOFTNESS:g})",
+            0.01,
+            3.0,
+            CORE_SOFTNESS,
+            flags,
+        )
+        procedure.add_boolean_argument(
+            "despill",
+            "Des_pill",
+            "Remove the backdrop's colour cast from the subject's edge colours",
+            True,
             flags,
         )
         procedure.add_string_return_value(

@@ -34,6 +34,24 @@ def refine_options(args: dict) -> dict:
     return options
 
 
+def chroma_options(job: dict) -> dict:
+    """The chroma keywords a user who set the job's GIMP arguments asks the core for:
+    the key colour they chose (GIMP's foreground colour, or the chosen one), and the
+    tolerance, softness and despill they changed (0 tolerance is automatic)."""
+    args, options = job.get("args", {}), {}
+    source = args.get("key-source", "border")
+    if source == "foreground":
+        options["key_color"] = tuple(job["foreground"])
+    elif source == "picked":
+        options["key_color"] = tuple(args["key-color"])
+    if args.get("tolerance"):
+        options["tolerance"] = args["tolerance"]
+    for name in ("softness", "despill"):
+        if name in args:
+            options[name] = args[name]
+    return options
+
+
 def main(job_path: str) -> None:
     with open(job_path) as f:
         job = json.load(f)
@@ -54,6 +72,8 @@ def main(job_path: str) -> None:
     method = args.get("method")
     if method is not None:
         options["method"] = method
+    if "key_color" in get_method(method or "auto").options:
+        options.update(chroma_options(job))
     model = args.get("model", "default")
     if model != "default" and "model" in get_method(method or "auto").options:
         options["model"] = model
