@@ -112,7 +112,7 @@ def test_remove_background_layers_match_the_core(viewer, qtbot, method, photo):
     np.testing.assert_array_equal(mask.data, core.mask)
     np.testing.assert_array_equal(cutout.data, core.rgba())
     assert widget.last_result.methods == [method] and not widget.last_result.refined
-    assert alpha.visible and not mask.visible and cutout.visible
+    assert not alpha.visible and not mask.visible and cutout.visible
     assert 0.05 < core.mask.mean() < 0.95  # a subject was found, not all or nothing
 
 
@@ -213,7 +213,8 @@ def test_options_shown_only_for_their_method(viewer):
         assert {w.name for w in widget if not w.native.isHidden()} >= shown[method]
     refine = {"hints", "new_hints", "band", "feather", "matting", "decontaminate"}
     chroma = {"tolerance", "softness", "despill"}  # auto keys a screen when it finds one
-    assert shown["auto"] == {"model", "device", "rect", "hints", "new_hints"} | chroma
+    # auto refines unless it keys a screen: its refinement can be tuned too.
+    assert shown["auto"] == {"model", "device", "rect"} | chroma | refine
     assert shown["neural"] == {"model", "device", "rect"} | refine  # a box steers it too
     assert shown["chroma"] == {"key_color", "tolerance", "softness", "despill"}
     assert shown["grabcut"] == {"rect"} | refine
@@ -324,9 +325,9 @@ def test_compare_methods_table_matches_the_core(viewer, qtbot):
 
     labels = ["neural", "chroma", "grabcut"]
     for label in labels:
-        layer = viewer.layers[f"screen {label} cut-out"]
+        layer = viewer.layers[f"{label} · screen"]
         assert layer.rgb and layer.data.shape == (*image.shape[:2], 4)
-    spread = viewer.layers["screen disagreement"]
+    spread = viewer.layers["disagreement · screen"]
     assert spread.data.dtype == np.float32 and spread.data.min() >= 0 and spread.data.max() <= 1
     assert viewer.canvas.grid.enabled
 
@@ -374,23 +375,10 @@ def test_compare_uses_the_frame_on_show(viewer, qtbot):
     widget._use["chroma"].value = widget._use["grabcut"].value = False
     _run(qtbot, widget)
     assert widget.last_result.frame == (1,)
-    cutout = viewer.layers["movie neural cut-out"]
+    cutout = viewer.layers["neural · movie"]
     np.testing.assert_array_equal(
         cutout.data, remove_background(person, "neural", refine=False).rgba()
     )
-
-
-def test_compare_reports_a_failing_method_and_keeps_the_others(viewer, qtbot):
-    viewer.add_image(_small(person_photo(), 0.375), name="photo", rgb=True)
-    widget = _open(viewer, "Compare Methods")
-    widget._refinement.value = "both"
-    widget._use["grabcut"].value = False
-    _run(qtbot, widget)
-    names = [layer.name for layer in viewer.layers]
-    assert "photo chroma cut-out" not in names
-    assert {"photo neural cut-out", "photo neural refined cut-out"} <= set(names)
-    assert list(widget.table.value["index"]) == ["neural vs neural refined"]
-    assert any("chroma failed" in m for m in _messages())
 
 
 # -- model choice -------------------------------------------------------------------------
@@ -718,16 +706,16 @@ def test_compare_replaces_the_previous_comparison(viewer, qtbot):
     widget = _open(viewer, "Compare Methods")
     widget._refinement.value = "unrefined"
     _run(qtbot, widget)
-    names = {f"screen {label} cut-out" for label in ("chroma", "grabcut", "neural")}
-    assert names | {"screen", "screen disagreement"} == {layer.name for layer in viewer.layers}
-    neural = viewer.layers["screen neural cut-out"]
+    names = {f"{label} · screen" for label in ("chroma", "grabcut", "neural")}
+    assert names | {"screen", "disagreement · screen"} == {layer.name for layer in viewer.layers}
+    neural = viewer.layers["neural · screen"]
 
     widget._use["chroma"].value = widget._use["grabcut"].value = False
     _run(qtbot, widget)
     assert [layer.name for layer in viewer.layers] == [
-        "screen", "screen neural cut-out", "screen disagreement",
+        "screen", "neural · screen", "disagreement · screen",
     ]  # fmt: skip
-    assert viewer.layers["screen neural cut-out"] is neural and viewer.canvas.grid.enabled
+    assert viewer.layers["neural · screen"] is neural and viewer.canvas.grid.enabled
 
 
 def test_compare_after_a_thin_image_and_a_cleared_viewer(viewer, qtbot):
@@ -786,12 +774,12 @@ def test_a_failed_comparison_marks_its_layers_stale(viewer, qtbot):
     assert len(_errors()) == 1 and "ground truth" in _errors()[0]
     assert widget.controls.status.value.startswith("failed: ground truth")
     assert {layer.name for layer in viewer.layers} == {
-        "screen", "truth", "screen chroma cut-out (stale)", "screen disagreement (stale)",
+        "screen", "truth", "chroma · screen (stale)", "disagreement · screen (stale)",
     }  # fmt: skip
 
     widget._truth.value = None
     _run(qtbot, widget)
-    assert {"screen chroma cut-out", "screen disagreement"} <= {x.name for x in viewer.layers}
+    assert {"chroma · screen", "disagreement · screen"} <= {x.name for x in viewer.layers}
     assert photo.name_overlay.visible
 
 
@@ -838,3 +826,325 @@ def test_a_registered_method_appears_in_both_widgets(viewer, qtbot, monkeypatch)
 
     compare = _open(viewer, "Compare Methods")
     assert {v.method for v in compare.variants()} == {"neural", "chroma", "grabcut", "toy"}
+
+
+# -- issue 14: the widgets as a user meets them ---------------------------------------------
+
+
+def _controls(container) -> list:
+    """Every control of a magicgui container, nested containers opened."""
+    from magicgui.widgets import Container
+
+    found = []
+    for widget in container:
+        if isinstance(widget, Container):
+            found += _controls(widget)
+        else:
+            found.append(widget)
+    return found
+
+
+def test_every_control_says_what_it_does(viewer):
+    remove = _open(viewer, "Remove Background")
+    compare = _open(viewer, "Compare Methods")
+    for widget in (remove, compare):
+        quiet = [w.name for w in _controls(widget) if not (w.tooltip or "").strip()]
+        assert not quiet, f"no tooltip on {quiet}"
+    # The ones issue 14 found without: each says what it does and which way it goes.
+    tips = {w.name: w.tooltip for w in _controls(remove)}
+    assert "wider" in tips["band"] and "softer" in tips["feather"]
+    assert "hair" in tips["matting"] and "halo" in tips["decontaminate"]
+    assert "higher" in tips["softness"] and "higher" in tips["tolerance"]
+    assert "GPU" in tips["device"] and "onnxruntime" in tips["device"]
+
+
+def test_only_devices_onnxruntime_offers_are_listed(viewer, monkeypatch):
+    import onnxruntime
+
+    cpu_only = ["AzureExecutionProvider", "CPUExecutionProvider"]
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: cpu_only)
+    widget = _open(viewer, "Remove Background")
+    assert widget._device.choices == ("auto", "cpu")
+
+    gpu = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: gpu)
+    from alphacut.models.session import choose_providers
+    from alphacut.napari._remove import device_choices
+
+    assert device_choices() == ["auto", "cpu", "cuda", "tensorrt"]
+    for device in device_choices():  # every name offered is one the core takes
+        choose_providers(device)
+
+
+def test_dock_title_stays_readable_at_the_narrowest(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer(show=True)
+    for name in ("Remove Background", "Compare Methods"):
+        dock, widget = viewer.window.add_plugin_dock_widget("alphacut", name)
+        if name == "Remove Background":
+            widget._method.value = "chroma"  # its fewest, narrowest controls
+        window = viewer.window._qt_window
+        window.resizeDocks([dock], [50], Qt.Orientation.Horizontal)
+        qtbot.wait(50)
+        title = dock.titleBarWidget().title
+        assert title.text() == f"{name} (alphacut)"
+        assert title.width() >= title.sizeHint().width(), f"{name}: title cut"
+        assert widget.native.minimumWidth() >= title.sizeHint().width()
+
+
+def _record_progress(monkeypatch) -> list[tuple[float, str]]:
+    from alphacut.napari._controls import RunControls
+
+    seen = []
+    show = RunControls.show_progress
+
+    def spy(self, fraction: float, text: str) -> None:
+        seen.append((fraction, text))
+        show(self, fraction, text)
+
+    # On the class: a magicgui container takes instance attributes for its widgets.
+    monkeypatch.setattr(RunControls, "show_progress", spy)
+    return seen
+
+
+def test_progress_shows_in_the_widget_while_running(viewer, qtbot, monkeypatch):
+    stack = np.stack([_small(person_photo(), 0.25)] * 3)
+    viewer.add_image(stack, name="movie", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "neural"
+    bar = widget.controls.progress
+    assert bar.native.isHidden()
+    seen = _record_progress(monkeypatch)
+    widget.controls.run_button.native.click()
+    assert not bar.native.isHidden() and bar.value == 0
+    qtbot.waitUntil(lambda: not widget.running, timeout=TIMEOUT_MS)
+    assert bar.native.isHidden()
+    fractions = [fraction for fraction, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert len(set(fractions)) > 3  # within a frame the bar moves on each step
+    texts = [text for _, text in seen]
+    assert texts[0] == "starting…"
+    assert "neural (1 of 3)" in texts and "refine (3 of 3)" in texts, texts
+    assert bar.value == bar.max and bar.native.format() == texts[-1]
+
+
+def test_a_single_photo_fills_from_the_core_steps(viewer, qtbot, monkeypatch):
+    viewer.add_image(_small(person_photo(), 0.25), name="photo", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "neural"
+    seen = _record_progress(monkeypatch)
+    _run(qtbot, widget)
+    assert [text for _, text in seen] == ["starting…", "load model", "neural", "refine", "…"]
+    assert [fraction for fraction, _ in seen] == pytest.approx([0, 0, 1 / 2, 2 / 3, 1])
+
+
+def test_cutout_is_shown_over_a_checkerboard(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer(show=True)  # drawn for real: the screenshot below
+    image = _small(person_photo(), 0.25)
+    viewer.add_image(image, name="photo", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "neural"
+    widget._refine.value = "off"
+    _run(qtbot, widget)
+    names = [layer.name for layer in viewer.layers]
+    assert names == ["photo", "photo alpha", "photo mask", "photo checkerboard", "photo cut-out"]
+    board = viewer.layers["photo checkerboard"]
+    assert board.visible and viewer.layers["photo cut-out"].visible
+    assert not viewer.layers["photo alpha"].visible and not viewer.layers["photo mask"].visible
+    assert board.data.shape == image.shape[:2] and set(np.unique(board.data)) == {102, 153}
+
+    # What the canvas shows where the cut-out is transparent (the flag in the top left):
+    # the checkerboard's greys, not black, so a dark fringe stands out.
+    assert viewer.layers["photo cut-out"].data[:10, :10, 3].max() == 0
+    shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(int)
+    rows, cols = np.nonzero(shot.sum(axis=-1))  # the canvas around the photo is black
+    top, left = rows.min(), cols.min()
+    corner = shot[top + 2 : top + 8, left + 2 : left + 8]
+    assert np.ptp(corner, axis=-1).max() <= 2  # grey
+    assert corner.min() >= 90 and corner.max() <= 165
+
+
+def test_a_stack_shows_one_checkerboard_under_every_frame(viewer, qtbot):
+    stack = np.stack([_small(person_photo(), 0.25)] * 2)
+    viewer.add_image(stack, name="movie", rgb=True, scale=(1, 2, 2))
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "neural"
+    widget._refine.value = "off"
+    _run(qtbot, widget)
+    board = viewer.layers["movie checkerboard"]
+    assert board.data.shape == stack.shape[1:3] and tuple(board.scale) == (2, 2)
+
+
+def _rgba(path) -> np.ndarray:
+    from PIL import Image as PILImage
+
+    with PILImage.open(path) as file:
+        assert file.mode == "RGBA"
+        return np.asarray(file)
+
+
+@pytest.mark.parametrize(("typed", "chosen", "written"), [
+    ("cut.png", "PNG image (*.png)", "cut.png"),
+    ("cut", "WebP image, lossless (*.webp)", "cut.webp"),
+])  # fmt: skip
+def test_save_writes_the_cutout_with_its_alpha(
+    viewer, qtbot, monkeypatch, tmp_path, typed, chosen, written
+):
+    import alphacut.napari._remove as remove_module
+
+    asked = []
+
+    def dialog(parent, caption, start, filters):
+        asked.append((caption, start, filters))
+        return str(tmp_path / typed), chosen
+
+    monkeypatch.setattr(remove_module.QFileDialog, "getSaveFileName", dialog)
+    viewer.add_image(_small(person_photo(), 0.25), name="photo", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    assert not widget._save.enabled  # nothing to save yet
+    widget._method.value = "neural"
+    widget._refine.value = "off"
+    _run(qtbot, widget)
+    assert widget._save.enabled
+    widget._save.native.click()
+    assert asked and asked[0][1].endswith("photo.png")
+    saved = _rgba(tmp_path / written)
+    shown = viewer.layers["photo cut-out"].data
+    alpha = saved[..., 3]
+    np.testing.assert_array_equal(alpha, shown[..., 3])
+    assert alpha.min() == 0 and alpha.max() == 255  # transparency kept, not flattened
+    # Colours where it shows (the writer drops those under alpha 0).
+    np.testing.assert_array_equal(saved[alpha > 0], shown[alpha > 0])
+    assert written in widget.controls.status.value
+    assert not list(tmp_path.glob("*.tmp*")) and len(list(tmp_path.iterdir())) == 1
+
+
+def test_save_of_a_stack_writes_the_frame_on_show(viewer, qtbot, monkeypatch, tmp_path):
+    import alphacut.napari._remove as remove_module
+
+    person = _small(person_photo(), 0.25)
+    stack = np.stack([person, np.ascontiguousarray(person[:, ::-1])])
+    viewer.add_image(stack, name="movie", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "neural"
+    widget._refine.value = "off"
+    _run(qtbot, widget)
+    viewer.dims.set_current_step(0, 1)
+    target = tmp_path / "frame.png"
+    monkeypatch.setattr(remove_module.QFileDialog, "getSaveFileName", lambda *a: (str(target), ""))
+    widget._save.native.click()
+    saved, second = _rgba(target), viewer.layers["movie cut-out"].data[1]
+    np.testing.assert_array_equal(saved[..., 3], second[..., 3])
+    assert not np.array_equal(saved[..., 3], viewer.layers["movie cut-out"].data[0, ..., 3])
+    assert "frame 2" in widget.controls.status.value
+
+    # Closing the dialog writes nothing; a folder that is gone is one clean line.
+    target.unlink()
+    monkeypatch.setattr(remove_module.QFileDialog, "getSaveFileName", lambda *a: ("", ""))
+    widget._save.native.click()
+    assert not target.exists()
+    gone = tmp_path / "gone" / "frame.png"
+    monkeypatch.setattr(remove_module.QFileDialog, "getSaveFileName", lambda *a: (str(gone), ""))
+    widget._save.native.click()
+    assert widget.controls.status.value.startswith("not saved: ")
+    assert any("not saved" in m for m in _errors())
+
+
+def test_compare_skips_chroma_without_a_screen(viewer, qtbot):
+    viewer.add_image(_small(person_photo(), 0.25), name="photo", rgb=True)
+    widget = _open(viewer, "Compare Methods")
+    widget._refinement.value = "both"
+    widget._use["grabcut"].value = False
+    _run(qtbot, widget)
+    result = widget.last_result
+    assert set(result.skipped) == {"chroma", "chroma refined"} and not result.failures
+    assert not [m for m in _messages() if "chroma" in m], _messages()
+    assert "chroma, chroma refined skipped: no green or blue screen" in (
+        widget.controls.status.value
+    )
+    names = [layer.name for layer in viewer.layers]
+    assert not [name for name in names if "chroma" in name]
+    assert list(widget.table.value["index"]) == ["neural vs neural refined"]
+
+
+def test_compare_layer_names_differ_where_napari_shows_them(viewer, qtbot):
+
+    viewer.add_image(_small(green_screen_photo(), 0.25), name="green screen", rgb=True)
+    widget = _open(viewer, "Compare Methods")
+    widget._refinement.value = "both"
+    _run(qtbot, widget)
+    names = [layer.name for layer in viewer.layers][1:]
+    assert len(names) == 7
+
+    # napari's layer list elides a long name in the middle, to about 26 characters in a
+    # default window (issue 14 saw three "green screen …fined cut-out"): what is left must
+    # still tell the variants apart, even a little narrower.
+    def elided(name: str, width: int = 22) -> str:
+        half = (width - 1) // 2
+        return name if len(name) <= width else f"{name[:half]}…{name[-half:]}"
+
+    shown = [elided(name) for name in names]
+    assert len(set(shown)) == len(names), shown
+    assert "neural refined · green screen" in names
+
+
+def test_job_errors_are_logged_with_their_traceback(viewer, qtbot, monkeypatch, caplog):
+    import logging
+
+    import alphacut.napari._remove as remove_module
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("deep inside")
+
+    monkeypatch.setattr(remove_module, "remove_background", broken)
+    viewer.add_image(_small(person_photo(), 0.25), name="photo", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    with caplog.at_level(logging.WARNING, logger="alphacut.napari"):
+        _run(qtbot, widget)
+    (record,) = [r for r in caplog.records if r.name.startswith("alphacut.napari")]
+    assert record.levelno == logging.WARNING
+    assert "Remove Background (photo) failed: deep inside" in record.getMessage()
+    assert record.exc_info and record.exc_info[0] is RuntimeError
+    assert "in broken" in caplog.text  # the traceback itself
+
+
+def test_a_failing_compare_variant_is_logged_with_its_traceback(viewer, qtbot, monkeypatch, caplog):
+    import logging
+
+    import alphacut.api as api
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("grabcut broke")
+
+    monkeypatch.setattr(api, "grabcut", broken)
+    viewer.add_image(_small(person_photo(), 0.25), name="photo", rgb=True)
+    widget = _open(viewer, "Compare Methods")
+    widget._refinement.value = "unrefined"
+    widget._use["chroma"].value = False
+    with caplog.at_level(logging.WARNING, logger="alphacut.napari"):
+        _run(qtbot, widget)
+    assert widget.last_result.failures == {"grabcut": "grabcut broke"}
+    # The others are kept.
+    assert "grabcut · photo" not in [layer.name for layer in viewer.layers]
+    assert "neural · photo" in [layer.name for layer in viewer.layers]
+    assert widget.last_result.seconds.keys() == {"neural"}
+    records = [r for r in caplog.records if r.name.startswith("alphacut.napari")]
+    assert [r.levelno for r in records] == [logging.WARNING]
+    assert records[0].exc_info[0] is RuntimeError
+    assert any("grabcut failed: grabcut broke" in m for m in _messages())
+
+
+def test_refinement_options_pass_only_when_changed(viewer):
+    viewer.add_image(_small(person_photo(), 0.25), name="photo", rgb=True)
+    widget = _open(viewer, "Remove Background")
+    source = widget._image_source()
+    # Untouched, the core's defaults apply, as on the command line (a general model's
+    # subjects get no feather there).
+    options = widget._options(source)
+    assert options["refine"] is None
+    assert not {"band", "feather_sigma", "matting", "decontaminate"} & set(options)
+    widget._feather.value = 2.0
+    widget._band.value = 12
+    options = widget._options(source)
+    assert (options["feather_sigma"], options["band"]) == (2.0, 12)
+    widget._refine.value = "off"
+    assert "feather_sigma" not in widget._options(source)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
@@ -14,9 +15,15 @@ from psygnal import Signal
 from qtpy.QtWidgets import QHeaderView, QStyledItemDelegate
 
 from alphacut.api import remove_background
+from alphacut.methods.chroma import estimate_key_color
 from alphacut.methods.registry import METHODS
 from alphacut.metrics import Agreement, agreement_table, as_truth_alpha, disagreement
-from alphacut.napari._controls import LayerPicker, RunControls
+from alphacut.napari._controls import (
+    LayerPicker,
+    RunControls,
+    keep_title_readable,
+    wrap_tooltips,
+)
 from alphacut.napari._jobs import Cancelled, Job, JobOwner, describe
 from alphacut.napari._layers import (
     STALE_SUFFIX,
@@ -33,7 +40,9 @@ from alphacut.napari._layers import (
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["CompareMethodsWidget", "CompareResult", "Variant"]
+__all__ = ["CompareMethodsWidget", "CompareResult", "Variant", "cutout_name", "disagreement_name"]
+
+log = logging.getLogger(__name__)
 
 
 def compared_methods() -> tuple[str, ...]:
@@ -42,8 +51,35 @@ def compared_methods() -> tuple[str, ...]:
 
 
 REFINEMENT = {"unrefined": (False,), "refined": (True,), "both": (False, True)}
+NO_SCREEN = "no green or blue screen along the border to key out"
 TABLE_COLUMNS = ("IoU", "mean |Δα|")
 TRUTH = "truth"
+
+
+def cutout_name(subject: str, variant: Variant) -> str:
+    """The layer of ``variant``'s cut-out of the photo ``subject``.
+
+    The variant comes first: napari's layer list elides long names in the middle, and with
+    the photo's name first three cut-outs read "green screen …fined cut-out" alike. Short,
+    so that the grid's cell labels fit their cells too.
+
+    Parameters
+    ----------
+    subject : str
+        The photo's layer name.
+    variant : Variant
+
+    Returns
+    -------
+    str
+        E.g. ``"neural refined · green screen"``.
+    """
+    return f"{variant.label} · {subject}"
+
+
+def disagreement_name(subject: str) -> str:
+    """The layer of the variants' disagreement on the photo ``subject``."""
+    return f"disagreement · {subject}"
 
 
 @dataclass(frozen=True)
@@ -70,6 +106,8 @@ class CompareResult:
     cutouts: dict[str, np.ndarray] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Variants not run, and why (a chroma key without a screen to key)."""
     rows: list[Agreement] = field(default_factory=list)
     disagreement: np.ndarray | None = None
 
@@ -77,13 +115,14 @@ class CompareResult:
 class CompareMethodsWidget(JobOwner, Container):
     """Run chroma, GrabCut and neural (refined and unrefined) on the same frame.
 
-    Each variant's cut-out goes to ``<name> <variant> cut-out`` and their per-pixel spread
-    (max − min alpha) to ``<name> disagreement``; the viewer switches to grid mode so they
-    sit side by side, the photo first. The table lists IoU of the masks and mean |Δα| for
-    every pair, and against a ground truth (Labels: non-zero is subject; Image: alpha)
-    when one is chosen. A variant that fails (chroma without a screen, say) is reported
-    and left out. A new comparison of the same photo replaces the previous one's layers;
-    one that shows nothing leaves grid mode off.
+    Each variant's cut-out goes to ``<variant> · <name>`` (``neural refined · photo``) and
+    their per-pixel spread (max − min alpha) to ``disagreement · <name>``; the viewer switches
+    to grid mode so they sit side by side, the photo first. The table lists IoU of the
+    masks and mean |Δα| for every pair, and against a ground truth (Labels: non-zero is
+    subject; Image: alpha) when one is chosen. A variant that fails is reported and left
+    out; a keying method on a photo without a screen is skipped with a note. A new
+    comparison of the same photo replaces the previous one's layers; one that shows
+    nothing leaves grid mode off.
     """
 
     done = Signal(object)
@@ -96,7 +135,10 @@ class CompareMethodsWidget(JobOwner, Container):
         self._grid_on = False
         """Whether this widget turned grid mode on (and so may turn it off)."""
 
-        self._image = LayerPicker(viewer, (Image,), name="image", label="image")
+        self._image = LayerPicker(
+            viewer, (Image,), name="image", label="image",
+            tooltip="the photo to compare the methods on (of a stack, the frame on show)",
+        )  # fmt: skip
         self._compared = compared_methods()
         self._use = {
             method: CheckBox(
@@ -111,7 +153,12 @@ class CompareMethodsWidget(JobOwner, Container):
         methods.margins = (0, 0, 0, 0)
         methods.label = "methods"
         self._refinement = ComboBox(
-            name="refinement", label="edges", choices=list(REFINEMENT), value="both"
+            name="refinement",
+            label="edges",
+            choices=list(REFINEMENT),
+            value="both",
+            tooltip="each method as it comes (unrefined), with its edge refined (matting "
+            "and colour cleaning), or both side by side",
         )
         self._rect = LayerPicker(
             viewer, (Shapes,), name="rect", label="rectangle", optional=True,
@@ -151,6 +198,8 @@ class CompareMethodsWidget(JobOwner, Container):
         super().__init__(widgets=[form, self.controls, self.table], labels=False)
         viewer.layers.events.removed.connect(self._on_layer_removed)
         self._watch_close()
+        keep_title_readable(self)
+        wrap_tooltips(self)
 
     def _on_destroyed(self, *_: Any) -> None:
         super()._on_destroyed()
@@ -174,10 +223,8 @@ class CompareMethodsWidget(JobOwner, Container):
                 self._viewer.reset_view()
 
     def _result_names(self, subject: str) -> list[str]:
-        labels = [
-            Variant(method, refine).label for method in self._compared for refine in (False, True)
-        ]
-        return [f"{subject} {label} cut-out" for label in labels] + [f"{subject} disagreement"]
+        every = [Variant(method, refine) for method in self._compared for refine in (False, True)]
+        return [cutout_name(subject, v) for v in every] + [disagreement_name(subject)]
 
     def variants(self) -> list[Variant]:
         """The variants the current settings ask for, in display order."""
@@ -217,6 +264,7 @@ class CompareMethodsWidget(JobOwner, Container):
             title=f"Compare Methods ({source.name})",
             on_done=self._show,
             on_finish=self._finished,
+            on_progress=self.controls.show_progress,
         )
         self.controls.set_running(True)
         self.controls.status.value = "running…"
@@ -253,9 +301,9 @@ class CompareMethodsWidget(JobOwner, Container):
         # Removed before the new layers come: napari finishes all pending OpenGL work when
         # a layer goes (gc and glFinish outside a paint), better done before new textures
         # are queued than between their upload and first draw.
-        fresh = {f"{name} {label} cut-out" for label in result.cutouts}
+        fresh = {cutout_name(name, v) for v in result.variants if v.label in result.cutouts}
         if result.disagreement is not None:
-            fresh.add(f"{name} disagreement")
+            fresh.add(disagreement_name(name))
         for layer_name in self._result_names(name):
             old = find_result(viewer, layer_name)
             if old is not None and layer_name not in fresh:
@@ -264,13 +312,13 @@ class CompareMethodsWidget(JobOwner, Container):
         for variant in result.variants:
             if variant.label in result.cutouts:
                 layer = show_layer(
-                    viewer, f"{name} {variant.label} cut-out", Image,
+                    viewer, cutout_name(name, variant), Image,
                     result.cutouts[variant.label], like=placement, rgb=True,
                 )  # fmt: skip
                 shown.append(layer)
         if result.disagreement is not None:
             layer = show_layer(
-                viewer, f"{name} disagreement", Image, result.disagreement, like=placement,
+                viewer, disagreement_name(name), Image, result.disagreement, like=placement,
                 colormap="inferno", contrast_limits=(0.0, 1.0),
             )  # fmt: skip
             shown.append(layer)
@@ -298,13 +346,21 @@ class CompareMethodsWidget(JobOwner, Container):
         for label, message in result.failures.items():
             reasons.setdefault(message, []).append(label)
         timings = [f"{label} {seconds:.2f} s" for label, seconds in result.seconds.items()]
-        if not result.seconds and len(reasons) == 1:
+        if not result.seconds and not result.failures:
+            # Only skipped ones (chroma alone on a photo without a screen): no warning, it
+            # is no fault; the status line says why nothing came.
+            self.controls.status.value = "\n".join(_skip_notes(result.skipped))
+        elif not result.seconds and len(reasons) == 1:
             (message,) = reasons
-            self.controls.status.value = f"every method failed: {message}"
+            self.controls.status.value = "\n".join(
+                [f"every method failed: {message}", *_skip_notes(result.skipped)]
+            )
             show_warning(f"Compare Methods: every method failed: {message}")
         else:
             failed = [f"{label} failed" for label in result.failures]
-            self.controls.status.value = ", ".join(timings + failed)
+            self.controls.status.value = "\n".join(
+                [", ".join(timings + failed), *_skip_notes(result.skipped)]
+            ).strip()
             for message, (first, *others) in reasons.items():
                 also = f" (also {', '.join(others)})" if others else ""
                 show_warning(f"Compare Methods: {first} failed: {message}{also}")
@@ -320,12 +376,32 @@ class CompareMethodsWidget(JobOwner, Container):
         )
 
 
+def _skip_notes(skipped: dict[str, str]) -> list[str]:
+    """One line per reason: ``"chroma, chroma refined skipped: no green or blue screen"``."""
+    reasons: dict[str, list[str]] = {}
+    for label, reason in skipped.items():
+        reasons.setdefault(reason, []).append(label)
+    return [f"{', '.join(labels)} skipped: {reason}" for reason, labels in reasons.items()]
+
+
 def _label_cell(layer: Any, visible: bool) -> None:
     # Each grid cell shows its layer's name, so the cut-outs can be told apart (napari ≥ 0.6).
     overlay = getattr(layer, "name_overlay", None)
     if overlay is not None:
         overlay.font_size = 8
         overlay.visible = visible
+
+
+def _no_screen(image: np.ndarray, variants: list[Variant], report: Callable[[str], None]) -> bool:
+    """Whether ``image`` has no key colour along its border, for variants that key one.
+
+    Compare Methods passes no key colour, so a keying method estimates it, as ``auto``
+    does; where there is none it could only fail. Looked for once, not per variant.
+    """
+    if not any("key_color" in METHODS[v.method].options for v in variants):
+        return False
+    report("detect")
+    return estimate_key_color(image) is None
 
 
 def _compare(
@@ -340,7 +416,14 @@ def _compare(
     def work(report: Callable[[str], None]) -> Generator[str, None, CompareResult]:
         image = source.frame(frame)
         result = CompareResult(source, frame, variants=list(variants))
+        no_screen = _no_screen(image, variants, report)
         for variant in variants:
+            if no_screen and "key_color" in METHODS[variant.method].options:
+                # A method that keys a colour has nothing to key: a note, not a failure
+                # (two warnings on every ordinary photo said nothing the user could act on).
+                result.skipped[variant.label] = NO_SCREEN
+                yield variant.label
+                continue
             report(variant.label)
             start = time.perf_counter()
             try:
@@ -350,6 +433,7 @@ def _compare(
             except Cancelled:
                 raise
             except Exception as error:  # one method failing must not lose the others
+                log.warning("Compare Methods: %s failed", variant.label, exc_info=True)
                 result.failures[variant.label] = describe(error)
             else:
                 result.seconds[variant.label] = time.perf_counter() - start

@@ -106,8 +106,10 @@ class Job:
     ``total`` (a frame, a method), passes ``report`` (a :class:`Reporter`) as the core's
     ``progress`` callback, and returns its result, which ``on_done`` receives on the GUI
     thread. A failure becomes an error notification titled ``title`` and, with ``status``,
-    one line there too; :meth:`cancel` stops the work at the next step of the core, GrabCut
-    within 0.1 s, or a model download within about a second.
+    one line there too; with ``on_progress``, every step and unit also reaches the
+    widget's own bar as ``on_progress(fraction, text)``. :meth:`cancel` stops the work
+    at the next step of the core, GrabCut within 0.1 s, or a model download within about
+    a second.
 
     The progress bar is made here, on the GUI thread, and advanced on each yield, rather
     than through the worker's ``progress=`` option: napari stops showing those after a
@@ -124,8 +126,12 @@ class Job:
         on_done: Callable[[Any], None],
         on_finish: Callable[[], None] | None = None,
         status: Callable[[str], None] | None = None,
+        on_progress: Callable[[float, str], None] | None = None,
     ) -> None:
         self.title = title
+        self._on_progress = on_progress
+        self._steps = 0
+        """Steps the core has started within the current unit of work."""
         self._on_done = on_done
         self._on_finish = on_finish
         self._status = status
@@ -208,7 +214,9 @@ class Job:
                 # Whatever a cancel interrupted says so in its own way (a download raises
                 # DownloadCancelled): the user asked for it, it is not a failure.
                 return _CANCELLED
-            log.debug("%s failed", self.title, exc_info=True)
+            # The notification has one line; the traceback goes to the log, at a level that
+            # is shown by default, for the bug report.
+            log.warning("%s failed: %s", self.title, describe(error), exc_info=True)
             return _Failure(error)
         if self.cancelled:
             return _CANCELLED
@@ -236,10 +244,29 @@ class Job:
             self._description = f"{self.title}: {value.name}"
             if self._progress is not None:
                 self._progress.set_description(self._description)
+            self._steps += 1
+            self._tell_progress(value.name)
         else:
             self._done += 1
+            self._steps = 0
             if self._progress is not None:
                 self._progress.update(1)
+            self._tell_progress("")
+
+    def _tell_progress(self, step: str) -> None:
+        if self._on_progress is None:
+            return
+        # How many steps a unit has depends on what the core decides on the way (auto may
+        # run the network, a check, then GrabCut), so within a unit the bar closes half
+        # the remaining gap per finished step: it moves on every step, never claims a
+        # unit done before it is, and the text says which step runs.
+        finished = max(self._steps - 1, 0)
+        within = finished / (finished + 1)
+        fraction = (self._done + within) / max(self._total, 1)
+        text = step or "…"
+        if self._total > 1:
+            text += f" ({min(self._done + 1, self._total)} of {self._total})"
+        self._on_progress(fraction, text)
 
     def _show_download(self, value: Download) -> None:
         from alphacut.models.download import format_size
@@ -251,6 +278,8 @@ class Job:
         # deliver the job's end (and its final status) in the middle of this (seen in CI).
         if self._status is not None:
             self._status(text + " (Cancel stops it; it resumes next time)")
+        if self._on_progress is not None:
+            self._on_progress(value.done / value.total if value.total else 0.0, text)
         if self._download_bar is None:
             bar = progress(total=value.total, desc=text)
             if self.outcome is not None or self._ended:
@@ -280,7 +309,7 @@ class Job:
             try:
                 self._on_done(result)
             except Exception as error:  # showing results must not take napari down
-                log.debug("%s: showing the results failed", self.title, exc_info=True)
+                log.warning("%s: showing the results failed", self.title, exc_info=True)
                 self.outcome = "failed"
                 self.error = f"could not show the results: {describe(error)}"
                 show_error(f"{self.title}: {self.error}")
@@ -363,8 +392,10 @@ class JobOwner:
 
         # Any exception, not only the ValueErrors the widget raises itself: one from napari
         # or numpy on an odd layer would otherwise escape the Run button's Qt slot as a
-        # traceback.
-        log.debug("%s: cannot run", title, exc_info=error)
+        # traceback. A ValueError is the widget's own word on the settings; anything else
+        # is a bug whose traceback belongs in the log where it is seen.
+        level = logging.DEBUG if isinstance(error, ValueError) else logging.WARNING
+        log.log(level, "%s: cannot run: %s", title, describe(error), exc_info=error)
         text = describe(error)
         show_error(f"{title}: {text}")
         self._subject = subject

@@ -16,6 +16,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QComboBox
 
 from alphacut.models import DEFAULT_MODEL, MODEL_SPECS, ModelSpec, download, get_spec
+from alphacut.napari._controls import wrap_tooltip
 from alphacut.napari._jobs import Reporter
 
 __all__ = [
@@ -135,7 +136,7 @@ class ModelPicker(ComboBox):
             if value in descriptions:
                 combo.setItemData(index, descriptions[value], Qt.ItemDataRole.ToolTipRole)
         if self.value in descriptions:
-            self.tooltip = descriptions[self.value]
+            self.tooltip = wrap_tooltip(descriptions[self.value])
         view = combo.view()
         view.setTextElideMode(Qt.TextElideMode.ElideNone)
         view.setMinimumWidth(view.sizeHintForColumn(0) + 24)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,14 +24,24 @@ from magicgui.widgets import (
 from napari.layers import Image, Labels, Shapes
 from napari.utils.colormaps.standardize_color import transform_color
 from psygnal import Signal
+from qtpy.QtWidgets import QFileDialog
 
 from alphacut.api import remove_background
+from alphacut.io import display, write_image
 from alphacut.methods.registry import METHODS, get_method
 from alphacut.models import MODEL_SPECS
-from alphacut.napari._controls import LayerPicker, RunControls, new_hints_layer
-from alphacut.napari._jobs import Job, JobOwner, Reporter
+from alphacut.napari._controls import (
+    LayerPicker,
+    RunControls,
+    keep_title_readable,
+    new_hints_layer,
+    wrap_tooltips,
+)
+from alphacut.napari._jobs import Job, JobOwner, Reporter, describe
 from alphacut.napari._layers import (
     ImageSource,
+    current_frame,
+    find_layer,
     hints_for_frame,
     hints_from_labels,
     rect_from_shapes,
@@ -40,9 +52,65 @@ from alphacut.napari._models import DEFAULT_CHOICE, ModelPicker, ensure_model, g
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["RemoveBackgroundWidget", "RemoveResult"]
+__all__ = ["RemoveBackgroundWidget", "RemoveResult", "checkerboard", "device_choices"]
 
 REFINE_CHOICES = {"default": None, "on": True, "off": False}
+SAVE_FILTERS = "PNG image (*.png);;WebP image, lossless (*.webp)"
+SAVE_SUFFIXES = (".png", ".webp")
+
+log = logging.getLogger(__name__)
+
+# What the refinement controls start at: the core's defaults (band 0 is "auto", None).
+REFINE_DEFAULTS = {"band": 0, "feather_sigma": 1.0, "matting": True, "decontaminate": True}
+
+
+def device_choices() -> list[str]:
+    """The devices to offer: ``auto``, ``cpu``, and each accelerator onnxruntime has here.
+
+    A CPU-only onnxruntime (the default install) offers no GPU, and choosing "cuda" there
+    would only fail at the run; so a device is listed only when
+    ``onnxruntime.get_available_providers()`` has its provider. Names are the core's short
+    ones (:func:`alphacut.models.session.choose_providers`), the first of each provider's
+    aliases.
+
+    Returns
+    -------
+    list of str
+        ``["auto", "cpu", ...]``.
+    """
+    import onnxruntime
+
+    from alphacut.models.session import _DEVICE_NAMES
+
+    available = set(onnxruntime.get_available_providers())
+    choices = ["auto", "cpu"]
+    seen = {_DEVICE_NAMES["cpu"]}
+    for short, provider in _DEVICE_NAMES.items():
+        if provider in available and provider not in seen:
+            seen.add(provider)
+            choices.append(short)
+    return choices
+
+
+def checkerboard(shape: tuple[int, int]) -> np.ndarray:
+    """Two mid greys in squares, as image editors show transparency.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Height and width.
+
+    Returns
+    -------
+    ndarray
+        uint8, ``shape``: 102 and 153 in squares of about 1/32 of the short side (8 px or
+        more).
+    """
+    height, width = shape
+    square = max(8, min(height, width) // 32)
+    rows = (np.arange(height) // square)[:, None]
+    cols = (np.arange(width) // square)[None, :]
+    return np.where((rows + cols) % 2 == 0, np.uint8(102), np.uint8(153))
 
 
 @dataclass
@@ -84,7 +152,11 @@ class RemoveBackgroundWidget(JobOwner, Container):
         self._job: Job | None = None
         self.last_result: RemoveResult | None = None
 
-        self._image = LayerPicker(viewer, (Image,), name="image", label="image")
+        self._image = LayerPicker(
+            viewer, (Image,), name="image", label="image",
+            tooltip="the photo (or stack of frames) to cut out; a stack is done frame by "
+            "frame",
+        )  # fmt: skip
         self._method = ComboBox(
             name="method",
             label="method",
@@ -94,13 +166,22 @@ class RemoveBackgroundWidget(JobOwner, Container):
         )
         # neural
         self._model = ModelPicker(name="model", label="model")
-        self._device = ComboBox(name="device", label="device", choices=["auto", "cpu", "cuda"])
+        self._device = ComboBox(
+            name="device",
+            label="device",
+            choices=device_choices(),
+            value="auto",
+            tooltip="where the neural model runs: auto takes a GPU when onnxruntime offers "
+            "one, else the CPU. Only the devices this onnxruntime build offers are listed "
+            "(a CUDA GPU needs the onnxruntime-gpu package)",
+        )
         # chroma
         self._key_color = LineEdit(
             name="key_color",
             label="key colour",
             value="auto",
-            tooltip="'auto' (estimated from the border), a colour name or #rrggbb",
+            tooltip="the screen colour to key out: 'auto' (estimated from the border), a "
+            "colour name or #rrggbb",
         )
         self._tolerance = FloatSpinBox(
             name="tolerance",
@@ -109,11 +190,28 @@ class RemoveBackgroundWidget(JobOwner, Container):
             min=0.0,
             max=2.0,
             step=0.01,
+            tooltip="how far from the key colour (in units of its saturation) a pixel is "
+            "still pure screen: higher keys out more of an unevenly lit screen, and "
+            "eats into green-tinged edges. 0: from the spread of the screen's own pixels",
         )
         self._softness = FloatSpinBox(
-            name="softness", label="softness", value=0.6, min=0.01, max=3.0, step=0.05
+            name="softness",
+            label="softness",
+            value=0.6,
+            min=0.01,
+            max=3.0,
+            step=0.05,
+            tooltip="width of the ramp from transparent to opaque beyond the tolerance: "
+            "higher gives softer, more see-through edges (hair, motion blur), lower harder "
+            "ones",
         )
-        self._despill = CheckBox(name="despill", label="despill", value=True)
+        self._despill = CheckBox(
+            name="despill",
+            label="despill",
+            value=True,
+            tooltip="remove the screen's colour cast from the subject (green fringes on hair "
+            "and edges); off keeps the photo's colours as they are",
+        )
         # GrabCut
         self._rect = LayerPicker(
             viewer,
@@ -121,7 +219,8 @@ class RemoveBackgroundWidget(JobOwner, Container):
             name="rect",
             label="rectangle",
             optional=True,
-            tooltip="a Shapes layer whose rectangle (selected, else last) boxes the subject",
+            tooltip="a Shapes layer whose rectangle (selected, else last) boxes the subject: "
+            "nothing outside it is kept",
         )
         self._hints = LayerPicker(
             viewer,
@@ -132,21 +231,64 @@ class RemoveBackgroundWidget(JobOwner, Container):
             tooltip="paint 1 = foreground, 2 = background (3/4 = probable): guides GrabCut "
             "and is kept definite by the refinement",
         )
-        self._new_hints = PushButton(name="new_hints", text="New hints layer")
+        self._new_hints = PushButton(
+            name="new_hints",
+            text="New hints layer",
+            tooltip="add an empty Labels layer over the photo to paint hints on (label 1 "
+            "foreground in green, 2 background in magenta), and pick it above",
+        )
         # refinement
         self._refine = ComboBox(
             name="refine",
             label="refine edges",
             choices=list(REFINE_CHOICES),
             value="default",
-            tooltip="default: on for neural and GrabCut, off for chroma",
+            tooltip="re-solve the edge band of the coarse alpha from the photo's colours "
+            "(matting) and clean its colours. default: on for neural and GrabCut, off for "
+            "chroma; changing an option below asks for it on chroma too",
         )
-        self._band = SpinBox(name="band", label="band px (0 = auto)", value=0, min=0, max=1000)
+        self._band = SpinBox(
+            name="band",
+            label="band px (0 = auto)",
+            value=0,
+            min=0,
+            max=1000,
+            tooltip="width in pixels of the uncertain edge band that is re-solved: wider "
+            "catches more stray hair, and takes longer and may blur a clean edge. 0: the "
+            "coarse alpha's own soft edge, 2% of the short side where it is hard",
+        )
         self._feather = FloatSpinBox(
-            name="feather", label="feather σ px", value=1.0, min=0.0, max=20.0, step=0.5
+            name="feather",
+            label="feather σ px",
+            value=1.0,
+            min=0.0,
+            max=20.0,
+            step=0.5,
+            tooltip="Gaussian blur of the edge band in pixels, after matting: higher gives "
+            "a softer edge, 0 none. Left at 1, alphacut decides (0 for a general model's "
+            "subjects that are not people)",
         )
-        self._matting = CheckBox(name="matting", label="alpha matting", value=True)
-        self._decontaminate = CheckBox(name="decontaminate", label="decontaminate", value=True)
+        self._matting = CheckBox(
+            name="matting",
+            label="alpha matting",
+            value=True,
+            tooltip="solve the alpha of the edge band from the photo (fine hair, fur, "
+            "leaves); off keeps the method's own alpha there and is faster",
+        )
+        self._decontaminate = CheckBox(
+            name="decontaminate",
+            label="decontaminate",
+            value=True,
+            tooltip="estimate the subject's own colours in see-through edge pixels, so the "
+            "old background does not show as a halo on a new one",
+        )
+        self._save = PushButton(
+            name="save",
+            text="Save cut-out…",
+            enabled=False,
+            tooltip="write the last cut-out (the frame on show, for a stack) to a PNG or "
+            "WebP file with its transparency",
+        )
         self.controls = RunControls(self._run, self.cancel)
 
         super().__init__(
@@ -156,14 +298,17 @@ class RemoveBackgroundWidget(JobOwner, Container):
                 self._key_color, self._tolerance, self._softness, self._despill,
                 self._rect, self._hints, self._new_hints,
                 self._refine, self._band, self._feather, self._matting, self._decontaminate,
-                self.controls,
+                self.controls, self._save,
             ]
         )  # fmt: skip
         self._method.changed.connect(self._update_visibility)
         self._refine.changed.connect(self._update_visibility)
         self._new_hints.changed.connect(self._add_hints_layer)
+        self._save.changed.connect(self._save_cutout)
         self._update_visibility()
         self._watch_close()
+        keep_title_readable(self)
+        wrap_tooltips(self)
 
     # -- options ---------------------------------------------------------------------------
 
@@ -191,10 +336,11 @@ class RemoveBackgroundWidget(JobOwner, Container):
             self._rect: "rect" in reads,
             self._hints: hints,
             self._new_hints: hints,
-            self._band: refine is True,
-            self._feather: refine is True,
-            self._matting: refine is True,
-            self._decontaminate: refine is True,
+            # Also where only the core can tell (auto): it refines unless it keys a screen.
+            self._band: refine is not False,
+            self._feather: refine is not False,
+            self._matting: refine is not False,
+            self._decontaminate: refine is not False,
         }
 
     def shown_options(self) -> set[str]:
@@ -234,14 +380,29 @@ class RemoveBackgroundWidget(JobOwner, Container):
             )
         refine = self._refine_on()
         options["refine"] = refine
-        if refine:
-            options.update(
-                band=self._band.value or None,
-                feather_sigma=self._feather.value,
-                matting=self._matting.value,
-                decontaminate=self._decontaminate.value,
-            )
+        if refine is not False:
+            options.update(self._refine_options())
         return options
+
+    def _refine_options(self) -> dict[str, Any]:
+        """The refinement options the user changed from their defaults.
+
+        Only those, as the command line passes only the options given: the core's own
+        defaults then apply (no feathering for a general model's subjects, say), so that
+        napari's default run is the CLI's. Under ``auto`` or ``default``, a changed one asks
+        for refinement even of a chroma key, as it does in the core.
+        """
+        controls = {
+            "band": self._band,
+            "feather_sigma": self._feather,
+            "matting": self._matting,
+            "decontaminate": self._decontaminate,
+        }
+        return {
+            key: widget.value
+            for key, widget in controls.items()
+            if widget.value != REFINE_DEFAULTS[key]
+        }
 
     def _image_source(self) -> ImageSource:
         if self._image.value is None:
@@ -257,6 +418,7 @@ class RemoveBackgroundWidget(JobOwner, Container):
     # -- running ---------------------------------------------------------------------------
 
     def _result_names(self, subject: str) -> list[str]:
+        # Not the checkerboard: it is the same whatever ran, never stale.
         return [f"{subject} {kind}" for kind in ("alpha", "mask", "cut-out")]
 
     def _run(self, *_: Any) -> None:
@@ -278,6 +440,7 @@ class RemoveBackgroundWidget(JobOwner, Container):
             on_done=self._show,
             on_finish=self._finished,
             status=self._set_status,
+            on_progress=self.controls.show_progress,
         )
         self.controls.set_running(True)
         self.controls.status.value = "running…"
@@ -292,23 +455,66 @@ class RemoveBackgroundWidget(JobOwner, Container):
         self._model.reset_choices()
 
     def _show(self, result: RemoveResult) -> None:
-        name = result.source.name
-        # The alpha stays visible under the cut-out: it hides the photo, so the cut-out is
-        # seen against its own matte (black where the background was), not over the photo
-        # it came from, where it would look like nothing happened.
+        source = result.source
+        name = source.name
+        # The alpha and mask are there to inspect, not to look through: hidden. The cut-out
+        # is shown over a checkerboard, as image editors show transparency. Over its own
+        # alpha (black where the background was) or napari's black canvas, a dark halo left
+        # from the old background is invisible, and over the photo it came from the
+        # cut-out looks as if nothing happened; two mid greys show dark and light fringes
+        # alike. The photo stays visible under it all: it is the user's layer.
         show_layer(
-            self._viewer, f"{name} alpha", Image, result.alpha, like=result.source,
-            colormap="gray", contrast_limits=(0.0, 1.0),
+            self._viewer, f"{name} alpha", Image, result.alpha, like=source,
+            colormap="gray", contrast_limits=(0.0, 1.0), visible=False,
         )  # fmt: skip
         show_layer(
-            self._viewer, f"{name} mask", Labels, result.mask, like=result.source,
+            self._viewer, f"{name} mask", Labels, result.mask, like=source,
             opacity=0.5, visible=False,
         )  # fmt: skip
+        # One frame for a whole stack: napari shows a 2D layer on every slice.
+        frame = replace(source, scale=source.scale[-2:], translate=source.translate[-2:])
         show_layer(
-            self._viewer, f"{name} cut-out", Image, result.rgba, like=result.source, rgb=True
-        )
+            self._viewer, f"{name} checkerboard", Image, checkerboard(source.frame_shape),
+            like=frame, colormap="gray", contrast_limits=(0.0, 255.0),
+        )  # fmt: skip
+        show_layer(self._viewer, f"{name} cut-out", Image, result.rgba, like=source, rgb=True)
         self.controls.status.value = _status(result)
         self.last_result = result
+        self._save.enabled = True
+
+    def _save_cutout(self, *_: Any) -> None:
+        """Ask for a file and write the last cut-out there (the frame on show of a stack)."""
+        from napari.utils.notifications import show_error
+
+        result = self.last_result
+        if result is None:
+            return
+        frame = ()
+        if result.source.stack_shape:
+            layer = find_layer(self._viewer, result.source.name)
+            if layer is not None:
+                frame = current_frame(self._viewer, result.source, layer)
+        suffix = "_" + "_".join(str(i) for i in frame) if frame else ""
+        start = str(Path.home() / f"{result.source.name}{suffix}.png")
+        path, chosen = QFileDialog.getSaveFileName(
+            self.native, "Save the cut-out", start, SAVE_FILTERS
+        )
+        if not path:
+            return  # the user closed the dialog
+        target = Path(path)
+        if target.suffix.lower() not in SAVE_SUFFIXES:
+            # A name typed without its extension gets the one of the chosen file type.
+            target = target.with_name(target.name + (".webp" if "webp" in chosen else ".png"))
+        try:
+            # The dialog has asked before replacing a file: the answer was yes.
+            write_image(target, result.rgba[frame], overwrite=True)
+        except (OSError, ValueError) as error:
+            log.warning("saving the cut-out to %s failed", target, exc_info=True)
+            self.controls.status.value = f"not saved: {describe(error)}"
+            show_error(f"Remove Background: not saved: {describe(error)}")
+            return
+        where = f"frame {', '.join(str(i + 1) for i in frame)} " if frame else ""
+        self.controls.status.value = f"saved {where}to {display(target)}"
 
 
 def _status(result: RemoveResult) -> str:
