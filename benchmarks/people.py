@@ -57,6 +57,24 @@ def score(alpha: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     return float(iou), float(np.abs(alpha - truth).mean())
 
 
+def frame_kept(alpha: np.ndarray, truth: np.ndarray, inset: float = 0.05) -> float | None:
+    """Share of the subject's pixels in the frame strip that ``alpha`` keeps.
+
+    The strip is what GrabCut's automatic box leaves outside (``inset`` of each side);
+    ``None`` where the subject does not touch the photo's edge.
+    """
+    height, width = truth.shape
+    edge = np.ones_like(truth)
+    edge[1:-1, 1:-1] = False
+    if not (truth & edge).any():
+        return None
+    dy, dx = max(1, round(height * inset)), max(1, round(width * inset))
+    strip = np.ones_like(truth)
+    strip[dy : height - dy, dx : width - dx] = False
+    subject = truth & strip
+    return float((subject & (alpha >= MASK_THRESHOLD)).sum() / max(1, subject.sum()))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="only the first N photos")
@@ -74,11 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     load_model("selfie", device="cpu")  # session creation is not part of per-photo time
     alphacut.remove_background(pairs[0][1], method="neural", refine=False)  # warm caches
     print(f"{len(pairs)} photos from {DATA} (truth: remove.bg masks)")
-    header = f"{'method':<22}{'mean IoU':>10}{'mean MAE':>10}{'median s':>10}  picked"
+    touching = sum(frame_kept(truth, truth) is not None for _, _, truth in pairs)
+    print(
+        f"frame kept: mean share of the subject's pixels in the outer 5 % kept, over the "
+        f"{touching} photos whose subject touches the edge (1.0 = none lost)"
+    )
+    header = (
+        f"{'method':<22}{'mean IoU':>10}{'mean MAE':>10}{'frame kept':>12}{'median s':>10}  picked"
+    )
     print(header)
     print("-" * len(header))
     for row in rows:
-        ious, maes, seconds, picked = [], [], [], {}
+        ious, maes, kept, seconds, picked = [], [], [], [], {}
         for _name, photo, truth in pairs:
             start = time.perf_counter()
             matte = alphacut.remove_background(photo, device="cpu", **ROWS[row])
@@ -86,10 +111,14 @@ def main(argv: list[str] | None = None) -> int:
             iou, mae = score(matte.alpha, truth)
             ious.append(iou)
             maes.append(mae)
+            share = frame_kept(matte.alpha, truth)
+            if share is not None:
+                kept.append(share)
             picked[matte.method] = picked.get(matte.method, 0) + 1
         summary = ", ".join(f"{k} {v}" for k, v in sorted(picked.items()))
         print(
             f"{row:<22}{np.mean(ious):>10.4f}{np.mean(maes):>10.4f}"
+            f"{np.mean(kept) if kept else float('nan'):>12.3f}"
             f"{statistics.median(seconds):>10.3f}  {summary}",
             flush=True,
         )

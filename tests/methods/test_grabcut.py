@@ -388,3 +388,36 @@ def test_grabcut_leaves_the_callers_opencv_random_generator_alone():
     cv2.setRNGSeed(123)
     grabcut(image, rect=(10, 10, 60, 60), seed=7)
     assert np.array_equal(draw(), undisturbed)
+
+
+def _pot_on_a_wall(gap: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A red subject on a noisy blue-grey wall, ``gap`` pixels above the bottom edge (0:
+    standing on it), and its mask."""
+    rng = np.random.default_rng(0)
+    height, width = 240, 320
+    image = np.empty((height, width, 3), np.float32)
+    image[:] = np.linspace(0.55, 0.75, width)[None, :, None] * np.array([0.4, 0.6, 1.0])
+    image += rng.normal(0, 0.02, image.shape)
+    rows, cols = np.mgrid[:height, :width]
+    head = (cols - 160) ** 2 / 60**2 + (rows - 110) ** 2 / 70**2 < 1
+    subject = head | ((np.abs(cols - 160) < 45) & (rows > 120) & (rows < height - gap))
+    image[subject] = np.array([0.8, 0.35, 0.2]) + rng.normal(0, 0.03, (subject.sum(), 3))
+    return np.clip(image, 0, 1), subject
+
+
+def test_automatic_box_keeps_a_subject_that_runs_into_the_border():
+    # Issue 15: the strip outside the automatic box was certain background, which cut
+    # off the bottom 5 % of a pot or of a person cut by the frame.
+    image, subject = _pot_on_a_wall()
+    alpha = grabcut(image)
+    strip = np.s_[-12:]
+    assert (alpha[strip][subject[strip]] >= 0.5).all()
+    assert (alpha[~subject] < 0.5).mean() > 0.995  # the wall's strip stays background
+
+
+def test_automatic_box_still_frames_a_subject_clear_of_the_border():
+    image, subject = _pot_on_a_wall(gap=40)
+    alpha = grabcut(image)
+    assert (alpha[-12:] < 0.5).all()
+    iou = ((alpha >= 0.5) & subject).sum() / ((alpha >= 0.5) | subject).sum()
+    assert iou > 0.9
