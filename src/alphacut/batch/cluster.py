@@ -197,7 +197,9 @@ def run_on_cluster(ready: list[Job], recipe: Recipe, client: Client, report: Bat
 
         # What workers that died mid-write left beside the outputs.
         remove_partial([job.path(output) for job in jobs for output in job.outputs])
-        client.unregister_worker_plugin(plugin)
+        if client.status == "running":  # not when the scheduler is gone
+            with suppress(Exception):
+                client.unregister_worker_plugin(plugin)
     written = 0
     for ok, events in results:
         replay(events, report)
@@ -235,6 +237,9 @@ def _run_tasks(
 def _result(future: Any, job: Job) -> tuple[bool, list]:
     if future.status == "finished":
         return future.result()
+    if future.status != "error":  # cancelled: this client lost the scheduler
+        problem = "not cut out: the Dask scheduler was lost (rerun to resume)"
+        return False, [("fail", (job.source, problem), {})]
     from distributed import KilledWorker
 
     error = future.exception()

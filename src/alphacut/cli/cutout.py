@@ -19,8 +19,8 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Generator
-from contextlib import closing
+from collections.abc import Generator, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -750,9 +750,21 @@ def _run(argv: list[str]) -> int:
     scheduler = _scheduler(parser, args, jobs)
     try:
         recipe.background = _background(parser, args)
-        client = _connect(parser, args, scheduler) if scheduler else None
+        with _dask_logs_quiet(args, scheduler), _connected(parser, args, scheduler) as client:
+            return _run_batch(parser, args, recipe, jobs, problems, client)
     except _Stop as stop:
         return stop.status
+
+
+def _run_batch(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    recipe: Recipe,
+    jobs: list[Job],
+    problems: list[tuple[str, str]],
+    client: Any,
+) -> int:
+    """Check, cut out and report; the exit status."""
     total = len(jobs) + len(problems)
     report = _Report(batch=total > 1, quiet=args.quiet)
     for name, problem in problems:
@@ -767,9 +779,6 @@ def _run(argv: list[str]) -> int:
         print_traceback(cause, args)
         report.finish(0, total)  # what was found wrong before
         return 1
-    finally:
-        if client is not None:
-            client.close()
     return report.finish(written, total)
 
 
@@ -858,16 +867,45 @@ def _background(parser: argparse.ArgumentParser, args: argparse.Namespace) -> np
         raise _Stop(2) from error
 
 
-def _connect(parser: argparse.ArgumentParser, args: argparse.Namespace, address: str) -> Any:
-    """A client of the scheduler at ``address``; without dask.distributed a usage error,
-    an unreachable scheduler one line and status 1."""
+@contextmanager
+def _connected(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, address: str | None
+) -> Iterator[Any]:
+    """A client of the scheduler at ``address`` (None without one), closed afterwards;
+    without dask.distributed a usage error, an unreachable scheduler one line and status
+    1."""
+    if address is None:
+        yield None
+        return
     from alphacut.batch.cluster import connect
 
     try:
-        return connect(address)
+        client = connect(address)
     except ImportError as error:
         _usage_error(parser, args, f"--scheduler: {error}", error)
     except OSError as error:
         print(escape_text(f"alphacut: error: {error}"), file=sys.stderr)
         print_traceback(error, args)
         raise _Stop(1) from error
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@contextmanager
+def _dask_logs_quiet(args: argparse.Namespace, address: str | None) -> Iterator[None]:
+    """What goes wrong on a cluster reaches the user as our one-line messages; Dask's own
+    log would repeat it with tracebacks (a lost scheduler, say). ``--debug`` keeps it."""
+    if address is None or debugging(args):
+        yield
+        return
+    import logging
+
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
