@@ -74,7 +74,7 @@ def main() -> int:
     cases = load_matting()
     keyers = {
         "HSV inRange (baseline)": hsv_keyer,
-        "alphacut chroma, refine=0": our_keyer_chroma_only,
+        "alphacut chroma, matting_iterations=0": our_keyer_chroma_only,
         "alphacut chroma": our_keyer,
     }
     results = {k: {"sad": [], "spill": [], "excess": [], "s": []} for k in keyers}

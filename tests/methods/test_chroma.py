@@ -36,7 +36,7 @@ def test_explicit_key_colour_and_blue_screen():
 
 
 def test_missing_screen_is_a_clear_error(person):
-    with pytest.raises(ValueError, match="no green or blue screen"):
+    with pytest.raises(ValueError, match="no uniform backdrop colour .* pass key_color"):
         chroma(person)
 
 
@@ -146,12 +146,50 @@ def test_uniform_photos_key_promptly(colour):
     image = np.empty((480, 640, 3), np.uint8)
     image[:] = colour
     start = time.perf_counter()
-    if estimate_key_color(image) is None:
-        with pytest.raises(ValueError, match="no green or blue screen"):
-            chroma(image)
-        # With the key given, nothing on a photo of another colour is screen.
+    # Asked to key, chroma takes any one backdrop colour, so an empty photo keys out
+    # entirely; auto's detection takes green and blue screens only.
+    assert chroma(image).max() == 0.0
+    assert (estimate_key_color(image) is None) == (
+        colour in [(255, 255, 255), (0, 0, 0), (255, 0, 0)]
+    )
+    # With another key given, nothing is screen.
+    if colour != (0, 255, 0):
         assert chroma(image, key_color=(0, 255, 0)).min() == 1.0
-    else:
-        alpha = chroma(image)
-        assert alpha.max() == 0.0, "an empty screen keys out entirely"
     assert time.perf_counter() - start < 10.0
+
+
+def _subject_on(backdrop: tuple[float, float, float], subject: tuple[float, float, float]):
+    """A noisy plain backdrop (sensor noise of 2 levels) with an oval subject, and its mask."""
+    rng = np.random.default_rng(0)
+    image = np.empty((200, 260, 3), np.float32)
+    image[:] = backdrop
+    image += rng.normal(0, 2 / 255, image.shape)
+    rows, cols = np.mgrid[:200, :260]
+    mask = (rows - 100) ** 2 / 60**2 + (cols - 130) ** 2 / 70**2 < 1
+    image[mask] = subject
+    image[mask] += rng.normal(0, 0.02, (mask.sum(), 3))
+    return np.clip(image, 0, 1), mask
+
+
+@pytest.mark.parametrize(
+    ("backdrop", "subject"),
+    [
+        ((0.0, 0.72, 0.78), (0.8, 0.4, 0.3)),  # a cyan studio wall
+        ((0.5, 0.5, 0.5), (0.8, 0.3, 0.2)),  # grey
+        ((0.95, 0.95, 0.95), (0.2, 0.3, 0.6)),  # white
+        ((0.6, 0.6, 0.6), (0.15, 0.15, 0.15)),  # grey behind a dark grey subject
+    ],
+)
+@pytest.mark.parametrize("given", [True, False])
+def test_any_plain_backdrop_keys_out(backdrop, subject, given):
+    # Issue 15: chroma took green and blue only, and a grey key's tolerance (in units of
+    # its saturation, which grey lacks) left the noisy backdrop at alpha 0.77.
+    image, mask = _subject_on(backdrop, subject)
+    alpha = chroma(image, key_color=backdrop if given else None)
+    solid = np.zeros_like(mask)
+    solid[70:130, 90:170] = True
+    assert alpha[solid].min() > 0.95
+    far = np.ones_like(mask)
+    far[30:170, 50:210] = False
+    # A few pixels of the noisiest grey stay faintly above 0 (at most 0.07).
+    assert alpha[far].mean() < 0.002 and np.mean(alpha[far] > 0.05) < 0.001

@@ -22,6 +22,34 @@ __all__ = ["chroma", "estimate_key_color", "despill", "unmix_background"]
 _CHROMA = np.array([[-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], dtype=np.float32).T
 
 
+# BT.601 luma, for backdrops without chroma (grey, white, black).
+_LUMA = np.array([[0.299, 0.587, 0.114]], np.float32)
+# Keys less saturated than this (the chroma of a pale pastel) are keyed on brightness too.
+_GREY_KEY = 0.12
+
+
+def _key_distance(rgb: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, float]:
+    """Each pixel's distance from the key colour in units of the key's saturation, and
+    that unit.
+
+    The distance is in the (Cb, Cr) plane, so the screen's uneven lighting does not count.
+    A grey, white or black backdrop has no chroma to key on: below ``_GREY_KEY`` the
+    distance takes in brightness (luma) too, in units of ``_GREY_KEY``, so tolerance and
+    softness keep their meaning (only a subject of the backdrop's own brightness and hue
+    cannot be told from it).
+    """
+    key = np.asarray(key, np.float32)
+    saturation = float(np.linalg.norm(_chroma(key)))
+    if saturation < _GREY_KEY:
+        to_key = np.vstack([_LUMA, _CHROMA.T]) / _GREY_KEY
+        affine = np.hstack([to_key, -(to_key @ key)[:, None]]).astype(np.float32)
+        return np.linalg.norm(cv2.transform(rgb, affine), axis=-1).astype(np.float32), _GREY_KEY
+    # (Cb, Cr) - key chroma, as two 3 -> 1 affine transforms: OpenCV vectorises those,
+    # not the 3 -> 2 one (measured 12x slower).
+    to_key = np.hstack([_CHROMA.T, -_chroma(key)[:, None]]).astype(np.float32) / saturation
+    return cv2.magnitude(cv2.transform(rgb, to_key[:1]), cv2.transform(rgb, to_key[1:])), saturation
+
+
 def _chroma(rgb: np.ndarray) -> np.ndarray:
     rgb = np.asarray(rgb, np.float32)
     if rgb.ndim == 3:
@@ -50,6 +78,7 @@ def estimate_key_color(
     require_backdrop: bool = True,
     depth: float = 0.25,
     min_inner: float = 0.1,
+    any_colour: bool = False,
 ) -> tuple[float, float, float] | None:
     """Estimate the screen colour from the photo's border, or ``None`` when there is none.
 
@@ -87,6 +116,11 @@ def estimate_key_color(
         How far inward, as a fraction of the short side, the key colour must continue.
     min_inner : float
         The share of key-coloured pixels each ring up to ``depth`` needs.
+    any_colour : bool
+        Accept a border of any one colour (cyan, a grey or white studio wall), not only a
+        green or blue screen; the border alone decides (``require_backdrop`` is not
+        applied). For keying a photo the caller knows has a plain backdrop: ``auto`` keeps
+        the default, since a person before a white wall is better cut by the network.
 
     Returns
     -------
@@ -119,6 +153,11 @@ def estimate_key_color(
     chroma = _chroma(pixels)
     key_chroma = _chroma(key)
     saturation = float(np.linalg.norm(key_chroma))
+    if any_colour:
+        distance, _ = _key_distance(pixels[:, None], key)
+        if np.mean(distance < 0.4) < min_coverage:
+            return None
+        return tuple(float(c) for c in key)
     dominant = int(np.argmax(key))
     others = np.delete(key, dominant)
     if dominant == 0 or saturation < 0.12 or key[dominant] - others.max() < 0.15:
@@ -240,7 +279,7 @@ def chroma(
     local_key: bool = True,
     matting_iterations: int = 2,
 ) -> np.ndarray:
-    """Soft alpha of a subject in front of a green or blue screen.
+    """Soft alpha of a subject in front of a green or blue screen, or any plain backdrop.
 
     Parameters
     ----------
@@ -290,12 +329,7 @@ def _key(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(alpha, key colour, local screen colour or None) of a float RGB photo."""
     key = _resolve_key(rgb, key_color)
-    key_chroma = _chroma(key)
-    saturation = max(float(np.linalg.norm(key_chroma)), 1e-3)
-    # (Cb, Cr) - key chroma, in units of the key's saturation, as two 3 -> 1 affine
-    # transforms: OpenCV vectorises those, not the 3 -> 2 one (measured 12x slower).
-    to_key = np.hstack([_CHROMA.T, -key_chroma[:, None]]).astype(np.float32) / saturation
-    distance = cv2.magnitude(cv2.transform(rgb, to_key[:1]), cv2.transform(rgb, to_key[1:]))
+    distance, saturation = _key_distance(rgb, key)
     if tolerance is None:
         tolerance = _auto_tolerance(rgb, distance)
     softness = 0.6 if softness is None else max(float(softness), 1e-3)
@@ -450,9 +484,11 @@ def _resolve_key(rgb: np.ndarray, key_color) -> np.ndarray:
     if key_color is None:
         # The caller asked for keying: the border's colour is the key even where it does
         # not pass for the photo's backdrop (a picture pasted onto a screen colour).
-        estimated = estimate_key_color(rgb, min_coverage=0.5, require_backdrop=False)
+        estimated = estimate_key_color(rgb, min_coverage=0.5, any_colour=True)
         if estimated is None:
-            raise ValueError("no green or blue screen found along the image border; pass key_color")
+            raise ValueError(
+                "no uniform backdrop colour along the image border to key out; pass key_color"
+            )
         return np.asarray(estimated, np.float32)
     key = np.asarray(key_color, np.float32)
     if key.shape != (3,):
@@ -584,7 +620,10 @@ def keyed_foreground(
             background = _upsample(_local_background(rgb, screen, key), rgb.shape)
         else:
             background = key
-    return despill(unmix_background(rgb, alpha, background), tuple(key))
+    unmixed = unmix_background(rgb, alpha, background)
+    if np.linalg.norm(_chroma(key)) < _GREY_KEY:
+        return unmixed  # a grey or white backdrop casts no colour to cap
+    return despill(unmixed, tuple(key))
 
 
 def chroma_matte(

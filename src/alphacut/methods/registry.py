@@ -118,8 +118,8 @@ METHODS: dict[str, MethodSpec] = {
         MethodSpec(
             "chroma",
             "Chroma key",
-            "a green or blue screen (or a backdrop of the key colour given) keyed out, with "
-            "a soft edge and despill",
+            "a plain backdrop keyed out: a green or blue screen, or any one colour (cyan, grey, "
+            "white) found on the border or given; soft edge and despill",
             "alphacut.api:run_chroma",
             options=_CHROMA_OPTIONS,
             refine=False,

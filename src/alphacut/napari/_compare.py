@@ -51,7 +51,7 @@ def compared_methods() -> tuple[str, ...]:
 
 
 REFINEMENT = {"unrefined": (False,), "refined": (True,), "both": (False, True)}
-NO_SCREEN = "no green or blue screen along the border to key out"
+NO_SCREEN = "no plain backdrop colour along the border to key out"
 TABLE_COLUMNS = ("IoU", "mean |Δα|")
 TRUTH = "truth"
 
@@ -377,7 +377,7 @@ class CompareMethodsWidget(JobOwner, Container):
 
 
 def _skip_notes(skipped: dict[str, str]) -> list[str]:
-    """One line per reason: ``"chroma, chroma refined skipped: no green or blue screen"``."""
+    """One line per reason: ``"chroma, chroma refined skipped: no plain backdrop ..."``."""
     reasons: dict[str, list[str]] = {}
     for label, reason in skipped.items():
         reasons.setdefault(reason, []).append(label)
@@ -401,7 +401,8 @@ def _no_screen(image: np.ndarray, variants: list[Variant], report: Callable[[str
     if not any("key_color" in METHODS[v.method].options for v in variants):
         return False
     report("detect")
-    return estimate_key_color(image) is None
+    # What chroma itself accepts when asked to key (see chroma's _resolve_key).
+    return estimate_key_color(image, min_coverage=0.5, any_colour=True) is None
 
 
 def _compare(
