@@ -868,11 +868,10 @@ def test_only_devices_onnxruntime_offers_are_listed(viewer, monkeypatch):
 
     gpu = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
     monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: gpu)
-    from alphacut.models.session import choose_providers
-    from alphacut.napari._remove import device_choices
+    from alphacut.models.session import available_devices, choose_providers
 
-    assert device_choices() == ["auto", "cpu", "cuda", "tensorrt"]
-    for device in device_choices():  # every name offered is one the core takes
+    assert available_devices() == ["auto", "cpu", "cuda", "tensorrt"]
+    for device in available_devices():  # every name offered is one the core takes
         choose_providers(device)
 
 
@@ -1049,7 +1048,7 @@ def test_save_of_a_stack_writes_the_frame_on_show(viewer, qtbot, monkeypatch, tm
     assert any("not saved" in m for m in _errors())
 
 
-def test_compare_skips_chroma_without_a_screen(viewer, qtbot):
+def test_compare_skips_chroma_without_a_plain_backdrop(viewer, qtbot):
     viewer.add_image(_small(person_photo(), 0.25), name="photo", rgb=True)
     widget = _open(viewer, "Compare Methods")
     widget._refinement.value = "both"
@@ -1058,7 +1057,7 @@ def test_compare_skips_chroma_without_a_screen(viewer, qtbot):
     result = widget.last_result
     assert set(result.skipped) == {"chroma", "chroma refined"} and not result.failures
     assert not [m for m in _messages() if "chroma" in m], _messages()
-    assert "chroma, chroma refined skipped: no green or blue screen" in (
+    assert "chroma, chroma refined skipped: no plain backdrop colour" in (
         widget.controls.status.value
     )
     names = [layer.name for layer in viewer.layers]

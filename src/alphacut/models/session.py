@@ -26,6 +26,7 @@ from alphacut.models.specs import MODEL_SPECS, ModelSpec, get_spec, spec_from_sh
 
 __all__ = [
     "CACHE_SIZE",
+    "available_devices",
     "LoadedModel",
     "load_model",
     "clear_cache",
@@ -118,6 +119,35 @@ CACHE_SIZE = 4
 # used first.
 _cache: OrderedDict[tuple, tuple[ort.InferenceSession, dict]] = OrderedDict()
 _lock = threading.Lock()
+
+
+def available_devices() -> list[str]:
+    """The device names a front end should offer: ``auto``, ``cpu``, and each accelerator
+    this onnxruntime has.
+
+    A CPU-only onnxruntime (the default install) offers no GPU, and choosing "cuda" there
+    would only fail at the run; so a device is listed only when
+    ``onnxruntime.get_available_providers()`` has its provider. Names are the short ones
+    :func:`choose_providers` accepts, the first of each provider's aliases.
+
+    Returns
+    -------
+    list of str
+        ``["auto", "cpu", ...]``.
+
+    Examples
+    --------
+    >>> available_devices()[:2]
+    ['auto', 'cpu']
+    """
+    available = set(ort.get_available_providers())
+    choices = ["auto", "cpu"]
+    seen = {CPU}
+    for short, provider in _DEVICE_NAMES.items():
+        if provider in available and provider not in seen:
+            seen.add(provider)
+            choices.append(short)
+    return choices
 
 
 def choose_providers(device: str = "auto") -> list[Provider]:

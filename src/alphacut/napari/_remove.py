@@ -30,6 +30,7 @@ from alphacut.api import remove_background
 from alphacut.io import display, write_image
 from alphacut.methods.registry import METHODS, get_method
 from alphacut.models import MODEL_SPECS
+from alphacut.models.session import available_devices
 from alphacut.napari._controls import (
     LayerPicker,
     RunControls,
@@ -52,7 +53,7 @@ from alphacut.napari._models import DEFAULT_CHOICE, ModelPicker, ensure_model, g
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["RemoveBackgroundWidget", "RemoveResult", "checkerboard", "device_choices"]
+__all__ = ["RemoveBackgroundWidget", "RemoveResult", "checkerboard"]
 
 REFINE_CHOICES = {"default": None, "on": True, "off": False}
 SAVE_FILTERS = "PNG image (*.png);;WebP image, lossless (*.webp)"
@@ -62,34 +63,6 @@ log = logging.getLogger(__name__)
 
 # What the refinement controls start at: the core's defaults (band 0 is "auto", None).
 REFINE_DEFAULTS = {"band": 0, "feather_sigma": 1.0, "matting": True, "decontaminate": True}
-
-
-def device_choices() -> list[str]:
-    """The devices to offer: ``auto``, ``cpu``, and each accelerator onnxruntime has here.
-
-    A CPU-only onnxruntime (the default install) offers no GPU, and choosing "cuda" there
-    would only fail at the run; so a device is listed only when
-    ``onnxruntime.get_available_providers()`` has its provider. Names are the core's short
-    ones (:func:`alphacut.models.session.choose_providers`), the first of each provider's
-    aliases.
-
-    Returns
-    -------
-    list of str
-        ``["auto", "cpu", ...]``.
-    """
-    import onnxruntime
-
-    from alphacut.models.session import _DEVICE_NAMES
-
-    available = set(onnxruntime.get_available_providers())
-    choices = ["auto", "cpu"]
-    seen = {_DEVICE_NAMES["cpu"]}
-    for short, provider in _DEVICE_NAMES.items():
-        if provider in available and provider not in seen:
-            seen.add(provider)
-            choices.append(short)
-    return choices
 
 
 def checkerboard(shape: tuple[int, int]) -> np.ndarray:
@@ -169,7 +142,7 @@ class RemoveBackgroundWidget(JobOwner, Container):
         self._device = ComboBox(
             name="device",
             label="device",
-            choices=device_choices(),
+            choices=available_devices(),
             value="auto",
             tooltip="where the neural model runs: auto takes a GPU when onnxruntime offers "
             "one, else the CPU. Only the devices this onnxruntime build offers are listed "
