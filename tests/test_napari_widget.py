@@ -230,9 +230,9 @@ def test_options_shown_only_for_their_method(viewer):
 def test_failures_are_notifications_not_tracebacks(viewer, qtbot):
     viewer.add_image(_small(person_photo()), name="photo", rgb=True)
     widget = _open(viewer, "Remove Background")
-    widget._method.value = "chroma"  # there is no screen in this photo
+    widget._method.value = "chroma"  # there is no plain backdrop in this photo
     _run(qtbot, widget)
-    assert any("no green or blue screen" in m for m in _messages())
+    assert any("no uniform backdrop colour" in m for m in _messages())
     assert [layer.name for layer in viewer.layers] == ["photo"]
     assert widget.controls.run_button.enabled and not widget.controls.cancel_button.enabled
 
@@ -1147,3 +1147,48 @@ def test_refinement_options_pass_only_when_changed(viewer):
     assert (options["feather_sigma"], options["band"]) == (2.0, 12)
     widget._refine.value = "off"
     assert "feather_sigma" not in widget._options(source)
+
+
+def test_a_lazy_stack_is_cut_out_as_it_is_shown(viewer, qtbot):
+    # Issue 16: a dask stack bigger than the memory we allow it: the frame on show is cut
+    # out first and the result layers stay lazy, so the other 199 frames are neither read
+    # nor computed until shown.
+    import dask
+    import dask.array as da
+
+    photo = person_photo()
+    budget = 64 * 2**20
+    reads: list[int] = []
+
+    def read(index: int) -> np.ndarray:
+        reads.append(index)
+        return np.roll(photo, 3 * index, axis=1)  # frames differ: a slow pan
+
+    frames = [
+        da.from_delayed(dask.delayed(read)(i), shape=photo.shape, dtype=photo.dtype)
+        for i in range(200)
+    ]
+    stack = da.stack(frames)
+    assert stack.nbytes > budget
+    layer = viewer.add_image(stack, name="pan", rgb=True)
+    viewer.dims.set_current_step(0, 0)
+    reads.clear()  # napari showed the photo's own middle and first frames
+    widget = _open(viewer, "Remove Background")
+    widget._method.value = "neural"
+    widget._refine.value = "off"
+    _run(qtbot, widget)
+
+    result = widget.last_result
+    cutout = viewer.layers["pan cut-out"]
+    assert isinstance(cutout.data, da.Array) and cutout.data.shape == (*stack.shape[:3], 4)
+    assert result.lazy.computed == 1, "only the frame on show is cut out"
+    assert set(reads) <= {0}
+    assert "lazy stack" in widget.controls.status.value
+
+    viewer.dims.set_current_step(0, 5)
+    qtbot.wait(50)
+    shown = np.asarray(cutout.data[5])
+    assert result.lazy.computed == 2 and set(reads) <= {0, 5}
+    expected = remove_background(read(5), method="neural", refine=False)
+    np.testing.assert_allclose(shown[..., 3], expected.rgba()[..., 3], atol=1)
+    assert layer.data is stack  # the user's layer is untouched

@@ -9,10 +9,11 @@ def test_subpackages_are_attributes_after_a_plain_import():
     code = (
         "import alphacut\n"
         "print(alphacut.refine.refine.__module__, alphacut.io.write_image.__module__,"
-        " alphacut.api.remove_background is alphacut.remove_background)"
+        " alphacut.api.remove_background is alphacut.remove_background,"
+        " callable(alphacut.batch.remove_backgrounds))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["alphacut.refine.refinement", "alphacut.io.write", "True"]
+    assert out.stdout.split() == ["alphacut.refine.refinement", "alphacut.io.write", "True", "True"]
 
 
 def test_unknown_attribute_is_an_attribute_error():

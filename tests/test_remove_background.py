@@ -205,8 +205,8 @@ def test_every_method_returns_promptly_on_a_uniform_photo(colour):
         try:
             matte = remove_background(image, method)
         except ValueError as error:
-            # Chroma keying with no screen colour to find is a clear, prompt error.
-            assert method == "chroma" and "no green or blue screen" in str(error)
+            # Chroma keying with no backdrop colour to find is a clear, prompt error.
+            assert method == "chroma" and "no uniform backdrop colour" in str(error)
         else:
             assert not matte.mask.any(), f"{method} found a subject on a blank photo"
             assert np.isfinite(matte.alpha).all() and np.isfinite(matte.foreground).all()

@@ -33,6 +33,7 @@ _LAZY = {
 _SUBMODULES = frozenset(
     [
         "api",
+        "batch",
         "compose",
         "convert",
         "io",

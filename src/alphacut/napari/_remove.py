@@ -48,6 +48,7 @@ from alphacut.napari._layers import (
     rect_from_shapes,
     show_layer,
 )
+from alphacut.napari._lazy import LazyCutouts, is_lazy
 from alphacut.napari._models import DEFAULT_CHOICE, ModelPicker, ensure_model, general_model_hint
 
 if TYPE_CHECKING:
@@ -106,6 +107,8 @@ class RemoveResult:
     """Whether the model was downloaded for this run."""
     edge_uncertainty: list[float] = field(default_factory=list)
     """Per frame: share of the outline where the method was unsure (``Matte``'s)."""
+    lazy: LazyCutouts | None = None
+    """For a lazy (dask) stack: the frames computed on demand; the arrays are dask's."""
 
 
 class RemoveBackgroundWidget(JobOwner, Container):
@@ -406,8 +409,13 @@ class RemoveBackgroundWidget(JobOwner, Container):
             return
         self._subject = source.name
         frames = int(np.prod(source.stack_shape, dtype=np.int64))
+        work = _remove_frames(source, options)
+        if source.stack_shape and is_lazy(source.data):
+            # A lazy stack is cut out as napari shows it; the frame on show goes first.
+            on_show = current_frame(self._viewer, source, layer)
+            work, frames = _remove_lazily(source, options, on_show), 1
         self._job = Job(
-            _remove_frames(source, options),
+            work,
             total=frames,
             title=f"Remove Background ({source.name})",
             on_done=self._show,
@@ -480,7 +488,8 @@ class RemoveBackgroundWidget(JobOwner, Container):
             target = target.with_name(target.name + (".webp" if "webp" in chosen else ".png"))
         try:
             # The dialog has asked before replacing a file: the answer was yes.
-            write_image(target, result.rgba[frame], overwrite=True)
+            # np.asarray: a lazy stack's frame is computed (or taken from the cache) here.
+            write_image(target, np.asarray(result.rgba[frame]), overwrite=True)
         except (OSError, ValueError) as error:
             log.warning("saving the cut-out to %s failed", target, exc_info=True)
             self.controls.status.value = f"not saved: {describe(error)}"
@@ -499,6 +508,8 @@ def _status(result: RemoveResult) -> str:
         model = f" (model {result.model}{fetched})"
     refined = " + refinement" if result.refined else ""
     lines = [f"{used}{model}{refined}: {result.seconds:.2f} s", *result.notes]
+    if result.lazy is not None:
+        lines.insert(1, "lazy stack: the frame on show is done; others are cut out as shown")
     if result.edge_uncertainty:
         shares = result.edge_uncertainty
         worst = int(np.argmax(shares))
@@ -558,6 +569,38 @@ def _remove_frames(
         return RemoveResult(
             source, alpha, mask, rgba, methods, seconds, notes, refined,
             model=options.get("model"), downloaded=downloaded, edge_uncertainty=uncertainty,
+        )  # fmt: skip
+
+    return work
+
+
+def _remove_lazily(
+    source: ImageSource, options: dict[str, Any], on_show: tuple[int, ...]
+) -> Callable[[Reporter], Generator[int, None, RemoveResult]]:
+    """The worker's generator for a lazy stack: the model downloaded if need be, the frame
+    on show computed, then lazy result stacks whose other frames napari computes as it
+    shows them (see :mod:`alphacut.napari._lazy`)."""
+
+    def work(report: Reporter) -> Generator[int, None, RemoveResult]:
+        downloaded = "model" in options and ensure_model(options["model"], report)
+        start = time.perf_counter()
+        steps: set[str] = set()
+
+        def step(name: str) -> None:
+            steps.add(name)
+            report(name)
+
+        cutouts = LazyCutouts(source, options, progress=step)
+        matte = cutouts.matte(on_show)
+        cutouts.progress = None  # later frames are computed outside any job
+        yield 0
+        alpha, mask, rgba = cutouts.layers()
+        return RemoveResult(
+            source, alpha, mask, rgba, [matte.method], time.perf_counter() - start,
+            list(matte.notes), "refine" in steps, model=options.get("model"),
+            downloaded=downloaded,
+            edge_uncertainty=[] if matte.edge_uncertainty is None else [matte.edge_uncertainty],
+            lazy=cutouts,
         )  # fmt: skip
 
     return work
