@@ -149,16 +149,16 @@ DEADLY = [1, 2, 3]
 
 class DeadlyPhoto:
     def setup(self, worker):
-        import alphacut.cli.cutout as cutout
+        import alphacut.batch.photo as photo
 
-        real = cutout.remove_background
+        real = photo.remove_background
 
         def remove_background(image, **options):
             if image[0, 0].tolist() == DEADLY:
                 os.kill(os.getpid(), signal.SIGKILL)
             return real(image, **options)
 
-        cutout.remove_background = remove_background
+        photo.remove_background = remove_background
 
 
 def test_a_photo_that_kills_its_workers_fails_alone(shoot, client, tmp_path):

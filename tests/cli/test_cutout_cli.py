@@ -339,7 +339,7 @@ def test_jobs_must_be_a_positive_number(capsys, photo, value):
 JOBS_SCRIPT = """\
 import os, signal, sys, time
 
-import alphacut.cli.cutout as cutout
+import alphacut.batch.photo as photo
 import alphacut.io.write as write
 
 IN_WORKER = __name__ == "__mp_main__"
@@ -451,14 +451,14 @@ def test_ctrl_c_in_a_parallel_batch_stops_it_with_one_line(tmp_path, person):
 def test_a_worker_that_dies_fails_its_photo_only(tmp_path, person):
     # p1.png kills the worker cutting it out, as the kernel's out-of-memory killer would.
     hook = """\
-real = cutout.remove_background
+real = photo.remove_background
 
 def remove_background(image, **options):
     if IN_WORKER and image[0, 0].tolist() == DEADLY:
         os.kill(os.getpid(), signal.SIGKILL)
     return real(image, **options)
 
-cutout.remove_background = remove_background
+photo.remove_background = remove_background
 """
     folder = small_batch(tmp_path, person)
     deadly = np.asarray(Image.open(folder / "p1.png"))[0, 0].tolist()
@@ -476,13 +476,13 @@ cutout.remove_background = remove_background
 @pytest.mark.parametrize("debug", [False, True])
 def test_workers_that_cannot_start_leave_the_batch_to_this_process(tmp_path, person, debug):
     hook = """\
-import alphacut.cli._parallel as parallel
+import alphacut.batch.processes as processes
 
 def no_luck(shared, threads):
     raise RuntimeError("no luck")
 
 if IN_WORKER:
-    parallel._prepare = no_luck
+    processes._prepare = no_luck
 """
     folder = small_batch(tmp_path, person)
     out = tmp_path / "out"
@@ -513,7 +513,7 @@ def remove_background(image, **options):
     raise RuntimeError("the core broke in pid " + str(os.getpid()))
 
 if IN_WORKER:
-    cutout.remove_background = remove_background
+    photo.remove_background = remove_background
 """
     folder = small_batch(tmp_path, person, count=3)
     args = [folder, "-o", tmp_path / "out", "--no-refine", "-q", "-j", 2]
@@ -534,4 +534,4 @@ if IN_WORKER:
         assert failures[at + 1] == "Traceback (most recent call last):"
         end = next(i for i in range(at + 1, len(failures)) if failures[i].startswith("Runtime"))
         assert failures[end].startswith("RuntimeError: the core broke in pid ")
-        assert any("in _cut_out" in line for line in failures[at:end])
+        assert any(line.endswith(" in cut_out") for line in failures[at:end])

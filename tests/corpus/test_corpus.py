@@ -555,7 +555,7 @@ SIGNAL_AT = textwrap.dedent(
 
     if when == "stuck":
         import ctypes
-        import alphacut.cli.cutout as cutout
+        import alphacut.batch.photo as photo
 
         def remove_background(*args, **kwargs):
             # Stuck in C with the GIL released, as in a long OpenCV call: Python cannot
@@ -564,7 +564,7 @@ SIGNAL_AT = textwrap.dedent(
             os.kill(os.getpid(), signum)  # delivered to another thread
             ctypes.CDLL(None).sleep(30)
 
-        cutout.remove_background = remove_background
+        photo.remove_background = remove_background
 
     if when == "write":
         import alphacut.io.write as write

@@ -10,19 +10,41 @@ before any computing; see :mod:`alphacut.batch.resume` for which of them count a
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alphacut.batch.engine import Job, ModelUnavailable, Recipe, run_batch
-from alphacut.batch.report import BatchReport, FileReport
-
 if TYPE_CHECKING:
     import numpy as np
     from distributed import Client
 
+    from alphacut.batch.engine import ModelUnavailable
+    from alphacut.batch.report import BatchReport, FileReport
+
 __all__ = ["BatchReport", "FileReport", "ModelUnavailable", "remove_backgrounds"]
+
+# Imported on first use (PEP 562), not here: a worker process of a batch starts by
+# importing alphacut.batch.processes, and so this package, and must size its thread pools
+# before NumPy loads (see alphacut.batch.processes).
+_LAZY = {
+    "BatchReport": "alphacut.batch.report",
+    "FileReport": "alphacut.batch.report",
+    "ModelUnavailable": "alphacut.batch.engine",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'alphacut.batch' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
 
 
 def remove_backgrounds(
@@ -106,6 +128,8 @@ def remove_backgrounds(
     >>> [f.status for f in rerun]
     ['skipped']
     """
+    from alphacut.batch.engine import Job, Recipe, run_batch
+    from alphacut.batch.report import BatchReport
     from alphacut.io.write import FORMATS, format_for
 
     if fmt not in FORMATS:

@@ -94,7 +94,7 @@ class WorkerSetup(WorkerPlugin):
         import cv2
         from distributed.comm import get_address_host
 
-        from alphacut.cli._parallel import usable_cpus
+        from alphacut.models.session import usable_cpus
 
         # The user's own count wins, as it does for --jobs.
         if not _USER_THREADS:
@@ -122,10 +122,10 @@ def _describe(preload: Any, device: str) -> str:
 
 def cut_out_task(job: Job, recipe: Recipe) -> tuple[bool, list]:
     """One photo on a worker: whether all went well, and what to tell the client."""
-    from alphacut.cli.cutout import _cut_out
+    from alphacut.batch.photo import cut_out
 
     recorder = Recorder(lambda: None)  # the client counts finished tasks itself
-    ok = _cut_out(job, recipe, recorder)
+    ok = cut_out(job, recipe, recorder)
     return ok, recorder.events
 
 

@@ -2,8 +2,10 @@
 cut out what is left in this process, in worker processes, or on a Dask cluster.
 
 The command line and :func:`alphacut.batch.remove_backgrounds` both call
-:func:`run_batch`; each photo's work is :func:`alphacut.cli.cutout._cut_out` wherever it
-runs, so the outputs, the report and the exit status do not depend on where it ran.
+:func:`run_batch`; each photo's work is :func:`alphacut.batch.photo.cut_out` wherever it
+runs (:mod:`alphacut.batch.processes` for worker processes, :mod:`alphacut.batch.cluster`
+for a Dask cluster), so the outputs, the report and the exit status do not depend on
+where it ran.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import warnings
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from alphacut._internal.errors import first_line
 from alphacut.io import ImageReadError, ImageWriteError, check_output, probe_image
 from alphacut.io import probe_image_bytes as _probe_bytes
 from alphacut.io.paths import display
@@ -179,7 +182,7 @@ def check_jobs(jobs: list[Job], recipe: Recipe, report: BatchReport) -> list[Job
     Existing outputs are skipped (``recipe.overwrite`` aside), which is what makes a rerun
     resume: see :mod:`alphacut.batch.resume` for which of them count as finished.
     """
-    from alphacut.cli.cutout import frame_outputs
+    from alphacut.batch.photo import frame_outputs
 
     claimed: dict[str, str] = {}
     ready = []
@@ -253,7 +256,7 @@ def _check_outputs(job: Job, recipe: Recipe, report: BatchReport, claimed: dict[
 def traceback_text(recipe: Recipe, error: BaseException) -> str | None:
     """``error``'s traceback when the batch keeps them; as text, so that a worker can
     send it back."""
-    from alphacut.cli import debugging, format_traceback
+    from alphacut._internal.errors import debugging, format_traceback
 
     return format_traceback(error) if debugging(recipe) else None
 
@@ -281,7 +284,7 @@ def run_batch(
         Told everything, in input order.
     workers : int or None
         Photos cut out at once on this machine, each in a process of its own when above
-        1; ``None``: as many as :func:`alphacut.cli._parallel.usable_cpus` (1 on a GPU).
+        1; ``None``: as many as :func:`alphacut.models.session.usable_cpus` (1 on a GPU).
     client : distributed.Client, optional
         Run on this Dask cluster instead (``workers`` is then the cluster's business).
 
@@ -307,7 +310,7 @@ def run_batch(
     count = min(_workers_wanted(workers, loaded), len(ready))
     threads = 0
     if count > 1:
-        from alphacut.cli._parallel import threads_per_job
+        from alphacut.batch.processes import threads_per_job
 
         threads = threads_per_job(count)
     if loaded is not None:
@@ -323,12 +326,12 @@ def run_batch(
     report.progress(sum(len(job.todo) for job in ready))
     try:
         if count > 1:
-            from alphacut.cli._parallel import cut_out_in_parallel
+            from alphacut.batch.processes import cut_out_in_parallel
 
             return cut_out_in_parallel(ready, count, threads, recipe, report)
-        from alphacut.cli.cutout import _cut_out
+        from alphacut.batch.photo import cut_out
 
-        return sum(_cut_out(job, recipe, report) for job in ready)
+        return sum(cut_out(job, recipe, report) for job in ready)
     finally:
         report.close()  # an interruption must not leave the bar half drawn
 
@@ -358,12 +361,7 @@ def _preload(recipe: Recipe) -> LoadedModel | None:
     except ValueError as error:
         raise ModelUnavailable(str(error), usage=True) from error
     except (UnknownModelError, RuntimeError, OSError) as error:
-        raise ModelUnavailable(_first_line(error)) from error
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().strip("'\"")
-    return text.splitlines()[0] if text else type(error).__name__
+        raise ModelUnavailable(first_line(error)) from error
 
 
 def _workers_wanted(workers: int | None, loaded: LoadedModel | None) -> int:
@@ -373,6 +371,6 @@ def _workers_wanted(workers: int | None, loaded: LoadedModel | None) -> int:
         return workers
     if loaded is not None and loaded.provider != "CPUExecutionProvider":
         return 1
-    from alphacut.cli._parallel import usable_cpus
+    from alphacut.models.session import usable_cpus
 
     return usable_cpus()

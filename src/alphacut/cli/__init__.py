@@ -24,6 +24,8 @@ import threading
 from types import FrameType
 from typing import Any
 
+from alphacut._internal.errors import debugging, format_traceback
+
 __all__ = ["main", "Interrupted", "debugging", "format_traceback", "print_traceback"]
 
 # sub-command -> module with add_parser(subparsers) and run(args) -> int
@@ -42,49 +44,6 @@ _SIGNALS = {
 
 
 DEBUG_HELP = "after an error's one line, print its full traceback (also: ALPHACUT_DEBUG=1)"
-
-
-def debugging(args: Any = None) -> bool:
-    """Whether errors get their traceback: ``--debug`` (``args.debug``) or ``$ALPHACUT_DEBUG``.
-
-    Parameters
-    ----------
-    args : argparse.Namespace, optional
-        The parsed command line; a namespace without ``debug`` counts as no ``--debug``.
-
-    Returns
-    -------
-    bool
-        True with ``--debug``, or when ``ALPHACUT_DEBUG`` is set to anything but ``""``,
-        ``0``, ``false``, ``no`` or ``off``.
-
-    Examples
-    --------
-    >>> import argparse
-    >>> debugging(argparse.Namespace(debug=True))
-    True
-    """
-    if getattr(args, "debug", False):
-        return True
-    value = os.environ.get("ALPHACUT_DEBUG", "").strip().lower()
-    return value not in ("", "0", "false", "no", "off")
-
-
-def format_traceback(error: BaseException) -> str:
-    """``error``'s traceback as Python prints it (chained causes included), one string.
-
-    Examples
-    --------
-    >>> try:
-    ...     raise ValueError("bad value")
-    ... except ValueError as error:
-    ...     text = format_traceback(error)
-    >>> text.startswith("Traceback (most recent call last):"), text.splitlines()[-1]
-    (True, 'ValueError: bad value')
-    """
-    import traceback
-
-    return "".join(traceback.format_exception(type(error), error, error.__traceback__))
 
 
 def print_traceback(error: BaseException | str, args: Any = None, file: Any = None) -> None:

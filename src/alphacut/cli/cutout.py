@@ -3,7 +3,7 @@
 The run has three stages, so that nothing is computed for a photo whose result could not
 be written: plan (inputs and output names), check (each input's header and frame count,
 each output's path), then cut out what is left: in this process, for a batch with
-``--jobs`` above 1 in worker processes (:mod:`alphacut.cli._parallel`), or with
+``--jobs`` above 1 in worker processes (:mod:`alphacut.batch.processes`), or with
 ``--scheduler`` on a Dask cluster (:mod:`alphacut.batch.cluster`); the stages after
 planning are :func:`alphacut.batch.engine.run_batch`'s, which the Python API
 :func:`alphacut.batch.remove_backgrounds` runs too. Every message is one line with names
@@ -17,32 +17,22 @@ import argparse
 import glob
 import os
 import sys
-import time
 import warnings
-from collections.abc import Generator, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
 
-from alphacut.api import METHODS, remove_background
-from alphacut.batch.engine import Job, ModelUnavailable, Recipe, Recorder, run_batch
-from alphacut.batch.engine import traceback_text as _detail
+from alphacut._internal.errors import first_line
+from alphacut.api import METHODS
+from alphacut.batch.engine import Job, ModelUnavailable, Recipe, run_batch
+from alphacut.batch.photo import DEVELOPER_WARNINGS, OUTPUT_TAG, shown
 from alphacut.batch.report import BatchReport
 from alphacut.cli import DEBUG_HELP, debugging, print_traceback
-from alphacut.compose import composite, cutout, mask_image, parse_color
-from alphacut.io import (
-    ImageReadError,
-    ImageReadWarning,
-    ImageWriteError,
-    encode_image,
-    probe_image,
-    read_frames,
-    read_frames_bytes,
-    read_image,
-    write_image,
-)
+from alphacut.compose import parse_color
+from alphacut.io import ImageReadError, probe_image, read_image
 from alphacut.io.paths import display, escape_text, folder_problem
 from alphacut.io.write import FORMATS, format_for
 from alphacut.models.specs import UnknownModelError
@@ -50,7 +40,6 @@ from alphacut.models.specs import UnknownModelError
 __all__ = ["build_parser", "run_cutout"]
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
-OUTPUT_TAG = ".cut"  # photo.jpg -> photo.cut.png beside it; skipped when scanning folders
 
 DESCRIPTION = """\
 Remove the background of photos: writes a cut-out with a soft alpha edge (PNG/WebP keep
@@ -90,15 +79,6 @@ other commands:
 exit status: 0 all written, 1 some file failed or was skipped (listed at the end),
   2 usage error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
 """
-
-# Warnings meant for developers, not for someone cutting out photos.
-_DEVELOPER_WARNINGS = (
-    DeprecationWarning,
-    PendingDeprecationWarning,
-    FutureWarning,
-    ImportWarning,
-    ResourceWarning,
-)
 
 
 def _rect(text: str) -> tuple[int, int, int, int]:
@@ -423,32 +403,6 @@ def _fmt(target, ext: str) -> str:
     return FORMATS[ext] if target == "-" else format_for(target, ext)
 
 
-def frame_outputs(target: str, count: int) -> list[str]:
-    """Numbered outputs for the ``count`` frames of an animation written to ``target``.
-
-    The number goes before the ``.cut`` tag, so that a folder scan still skips them.
-
-    Examples
-    --------
-    >>> frame_outputs("anim.cut.png", 2)
-    ['anim-001.cut.png', 'anim-002.cut.png']
-    >>> frame_outputs("out/anim.webp", 1)
-    ['out/anim.webp']
-    """
-    if count == 1:
-        return [target]
-    path = Path(target)
-    suffix = "".join(path.suffixes[-2:]) if path.suffixes[-2:-1] == [OUTPUT_TAG] else path.suffix
-    stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
-    digits = max(3, len(str(count)))
-    return [str(path.with_name(f"{stem}-{k:0{digits}d}{suffix}")) for k in range(1, count + 1)]
-
-
-def _shown(source: str) -> str:
-    """An input as messages name it: standard input is "<stdin>", as in its read errors."""
-    return "<stdin>" if source == "-" else display(source)
-
-
 # How many photos a batch's summary names as the first to check by eye.
 CHECK_FIRST = 5
 
@@ -482,7 +436,7 @@ class _Report(BatchReport):
         if not self.batch:
             # One photo: the line names what the problem is about, the input or the output.
             problem = self.failed[-1][1]
-            self.say(f"alphacut: error: {problem if output else f'{_shown(name)}: {problem}'}")
+            self.say(f"alphacut: error: {problem if output else f'{shown(name)}: {problem}'}")
             self.detail(detail)
 
     def skip(self, name: str, output: str, problem: str, why: str | None = None) -> None:
@@ -493,7 +447,7 @@ class _Report(BatchReport):
     def warn(self, name: str, message: str) -> None:
         super().warn(name, message)
         if not self.batch:
-            self.say(f"alphacut: warning: {_shown(name)}: {message}")
+            self.say(f"alphacut: warning: {shown(name)}: {message}")
 
     def done(self, name: str, output: str, line: str, notes: list[str]) -> None:
         super().done(name, output, line, notes)
@@ -521,11 +475,11 @@ class _Report(BatchReport):
             self.say(f"alphacut: {written} of {total} written")
             worst = sorted(self.uncertain, reverse=True)[:CHECK_FIRST]
             if len(self.uncertain) > 1 and worst[0][0] > 0:
-                listed = ", ".join(f"{_shown(n)}{w} ({share:.0%})" for share, n, w in worst)
+                listed = ", ".join(f"{shown(n)}{w} ({share:.0%})" for share, n, w in worst)
                 self.say(f"alphacut: edges to check first (outline unsure): {listed}")
         for message, names in self.warned.items():
             more = f" (and {len(names) - 1} more)" if len(names) > 1 else ""
-            self.say(f"alphacut: warning: {_shown(names[0])}{more}: {message}")
+            self.say(f"alphacut: warning: {shown(names[0])}{more}: {message}")
         if self.skipped:
             self.say(
                 f"alphacut: {len(self.skipped)} skipped, their outputs already exist "
@@ -538,7 +492,7 @@ class _Report(BatchReport):
         if self.failed:
             self.say(f"alphacut: {len(self.failed)} failed:")
             for name, problem, detail in self.failed:
-                self.say(f"  {_shown(name)}: {problem}")
+                self.say(f"  {shown(name)}: {problem}")
                 self.detail(detail)
 
 
@@ -553,177 +507,14 @@ def _usage_error(
         print_traceback(error, args)
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().strip("'\"")
-    return text.splitlines()[0] if text else type(error).__name__
-
-
-def _user_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
-    """The caught warnings worth a line to the user, one line each, without repeats."""
-    lines: list[str] = []
-    for record in caught:
-        if issubclass(record.category, _DEVELOPER_WARNINGS):
-            continue
-        message = record.message
-        if isinstance(message, ImageReadWarning):
-            text = message.problem
-        else:
-            text = _first_line(message) if isinstance(message, Warning) else str(message)
-        if text not in lines:
-            lines.append(text)
-    return lines
-
-
-# --- One photo: the same function in this process, a worker process or a Dask worker ------
-
-
-def _render(matte, recipe: Recipe) -> np.ndarray:
-    if recipe.mask_only:
-        return mask_image(matte.alpha)
-    if recipe.background is not None:
-        return composite(matte.foreground, matte.alpha, recipe.background)
-    if recipe.bg_color is not None:
-        return composite(matte.foreground, matte.alpha, recipe.bg_color)
-    return cutout(matte.foreground, matte.alpha)
-
-
-def _frames(job: Job) -> Generator[np.ndarray, None, None]:
-    if job.data is not None:
-        return read_frames_bytes(job.data)
-    return read_frames(job.path(job.source))
-
-
-def _write(job: Job, output: str, result: np.ndarray, recipe: Recipe) -> None:
-    flatten = recipe.bg_color or (255, 255, 255)
-    if output == "-":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the user asked for JPEG explicitly
-            data = encode_image(result, job.fmt, flatten_color=flatten)
-        try:
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        except BrokenPipeError:
-            # The reader left (e.g. `| head`): no traceback now, nor at exit's flush.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise ImageWriteError(
-                "-", "standard output was closed before the image was written"
-            ) from None
-        return
-    path = job.path(output)
-    folder = Path(path).parent
-    if job.create_folder and not folder.is_dir():
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            problem = folder_problem(folder, create=True) or error.strerror or str(error)
-            raise ImageWriteError(output, f"cannot make its folder ({problem})") from None
-    try:
-        write_image(
-            path,
-            result,
-            fmt=job.fmt,
-            overwrite=recipe.overwrite,
-            protect=recipe.protect,
-            flatten_color=flatten,
-        )
-    except ImageWriteError as error:
-        if path == output:
-            raise
-        raise ImageWriteError(output, error.problem) from error  # named as the user did
-
-
-def _describe(matte) -> str:
-    return f"{matte.method} on {matte.provider}" if matte.provider else matte.method
-
-
-def _written_before(job: Job, recipe: Recipe, report: BatchReport | Recorder) -> list[int]:
-    """The frames of ``job`` still to do. An output that appeared, finished, since the
-    batch checked it was written by an earlier try of this photo (a Dask worker that died
-    after writing it) or a run alongside: it counts as written, not as in the way."""
-    if recipe.overwrite:
-        return job.todo
-    from alphacut.batch.resume import unfinished
-
-    todo = []
-    for index in job.todo:
-        output = job.outputs[index]
-        path = job.path(output)
-        if output == "-" or not os.path.lexists(path):
-            todo.append(index)
-        elif unfinished(path, job.path(job.source), job.fmt) is None:
-            report.step()
-            line = f"{_shown(job.source)} -> {display(output)} (written before)"
-            report.done(job.source, output, line, [])
-        else:
-            todo.append(index)  # writing it then says why not
-    return todo
-
-
-def _cut_out(job: Job, recipe: Recipe, report: BatchReport | Recorder) -> bool:
-    """Cut out every frame of ``job`` that is to do; whether all went well.
-
-    ``report`` is the batch's, or where the photo is cut out elsewhere (a worker process,
-    a Dask worker) a :class:`Recorder` of what to tell the batch's.
-    """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            todo = _written_before(job, recipe, report)
-            if todo:
-                _cut_out_frames(job, todo, recipe, report)
-        except ImageReadError as error:
-            report.fail(job.source, error.problem, detail=_detail(recipe, error))
-            return False
-        except ImageWriteError as error:
-            output = None if error.target == "-" else error.target
-            report.fail(job.source, error.problem, output=output, detail=_detail(recipe, error))
-            return False
-        except MemoryError as error:
-            problem = "not enough memory to cut out this image"
-            report.fail(job.source, problem, detail=_detail(recipe, error))
-            return False
-        except Exception as error:  # noqa: BLE001 - one photo's failure must not stop a batch
-            report.fail(job.source, escape_text(_first_line(error)), detail=_detail(recipe, error))
-            return False
-    for message in _user_warnings(caught):
-        report.warn(job.source, message)
-    return True
-
-
-def _cut_out_frames(
-    job: Job, todo: list[int], recipe: Recipe, report: BatchReport | Recorder
-) -> None:
-    frames = len(job.outputs)
-    noted = False
-    with closing(_frames(job)) as frames_read:
-        for index, image in enumerate(frames_read):
-            if index not in todo:
-                continue
-            start = time.perf_counter()
-            matte = remove_background(image, **recipe.options)
-            output = job.outputs[index]
-            _write(job, output, _render(matte, recipe), recipe)
-            report.step()
-            seconds = time.perf_counter() - start
-            where = "standard output" if output == "-" else display(output)
-            which = f" [frame {index + 1} of {frames}]" if frames > 1 else ""
-            line = f"{_shown(job.source)}{which} -> {where}"
-            report.edge(job.source, matte.edge_uncertainty, which)
-            unsure = matte.edge_uncertainty
-            edge = f", outline {unsure:.0%} unsure" if unsure is not None else ""
-            line = f"{line} ({_describe(matte)}, {seconds:.2f} s{edge})"
-            report.done(job.source, output, line, [] if noted else matte.notes)
-            noted = True
-
-
 # --- The command ---------------------------------------------------------------------------
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings outside a photo's work (loading the model, ...): one line of ours, not
     Python's two (the second being the library's source line)."""
-    if not issubclass(category, _DEVELOPER_WARNINGS):
-        text = _first_line(message) if isinstance(message, Warning) else str(message)
+    if not issubclass(category, DEVELOPER_WARNINGS):
+        text = first_line(message) if isinstance(message, Warning) else str(message)
         print(escape_text(f"alphacut: warning: {text}"), file=sys.stderr)
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "clear_cache",
     "choose_providers",
     "default_threads",
+    "usable_cpus",
     "run_batch",
 ]
 
@@ -203,12 +204,7 @@ def choose_providers(device: str = "auto") -> list[Provider]:
 
 
 def default_threads() -> int:
-    """Intra-op threads for CPU inference: ``$ALPHACUT_THREADS``, else the CPUs this
-    process may really use.
-
-    That is the smallest of: the CPUs in its affinity mask, the container's CPU quota
-    (cgroups), and the physical cores. Convolutions gain nothing from hyper-threads, and a
-    thread count above the quota makes threads wait for each other at every layer.
+    """Intra-op threads for CPU inference: ``$ALPHACUT_THREADS``, else :func:`usable_cpus`.
 
     Returns
     -------
@@ -223,6 +219,24 @@ def default_threads() -> int:
     configured = os.environ.get("ALPHACUT_THREADS", "").strip()
     if configured:
         return max(1, int(configured))
+    return usable_cpus()
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may really use: the default threads of a session, and the
+    default number of a batch's worker processes.
+
+    That is the smallest of: the CPUs in its affinity mask, the container's CPU quota
+    (cgroups), and the physical cores. Convolutions gain nothing from hyper-threads, and a
+    thread count above the quota makes threads wait for each other at every layer; more
+    worker processes than that only wait for each other, each holding a model session and
+    a photo. ``$ALPHACUT_THREADS`` plays no part (it sets the threads of each process).
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

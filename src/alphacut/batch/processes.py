@@ -1,4 +1,5 @@
-"""A folder batch cut out in worker processes: ``alphacut FOLDER --jobs N``.
+"""A folder batch cut out in worker processes: ``alphacut FOLDER --jobs N``, or
+:func:`alphacut.batch.remove_backgrounds` with ``jobs`` above 1.
 
 Most of a photo's time is spent on one core (decoding, the edge refinement, encoding:
 NumPy and OpenCV calls one after the other), so a batch cuts out N photos at once, each
@@ -35,7 +36,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 # Only the standard library at the top: a worker imports this module first, and must set
-# its thread counts before NumPy, OpenCV and ONNX Runtime load (see _worker).
+# its thread counts before NumPy, OpenCV and ONNX Runtime load (see _worker). For the same
+# reason alphacut/batch/__init__.py, which Python imports before this module, stays light.
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
     from multiprocessing.context import SpawnContext
@@ -44,10 +46,10 @@ if TYPE_CHECKING:
     from alphacut.batch.engine import Job, Recipe
     from alphacut.batch.report import BatchReport
 
-__all__ = ["cut_out_in_parallel", "threads_per_job", "usable_cpus"]
+__all__ = ["cut_out_in_parallel", "threads_per_job"]
 
 # Seconds a stopping worker has to remove its temporary file and exit before it is killed:
-# well within the 2 s after which the parent itself leaves (alphacut.cli.GRACE).
+# well within the 2 s after which the command itself leaves (its GRACE).
 WORKER_GRACE = 1.0
 
 # Seconds a worker has to exit once the batch is done (it only has to shut down).
@@ -58,31 +60,6 @@ _GROUP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGHUP") if hasat
 
 # Thread pools sized when their library loads: NumPy's BLAS and OpenMP, if used.
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def usable_cpus() -> int:
-    """The CPU cores this process may keep busy: the default number of jobs.
-
-    The smallest of the CPUs in its affinity mask, the container's CPU quota and the
-    physical cores, as :func:`alphacut.models.session.default_threads` counts them (but
-    without ``$ALPHACUT_THREADS``, which sets the threads of each process): more processes
-    than that only wait for each other, each holding a model session and a photo.
-
-    Returns
-    -------
-    int
-        At least 1.
-    """
-    from alphacut.models.session import _cgroup_cpu_limit, _physical_cores
-
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    for limit in (_cgroup_cpu_limit(), _physical_cores()):
-        if limit:
-            cpus = min(cpus, limit)
-    return max(1, cpus)
 
 
 def threads_per_job(jobs: int) -> int:
@@ -102,7 +79,7 @@ def threads_per_job(jobs: int) -> int:
     int
         At least 1.
     """
-    from alphacut.models.session import default_threads
+    from alphacut.models.session import default_threads, usable_cpus
 
     if os.environ.get("ALPHACUT_THREADS", "").strip():
         return default_threads()
@@ -137,9 +114,9 @@ def _worker(conn: Connection, payload: bytes, threads: int) -> None:
             recipe = pickle.loads(payload)
             _prepare(recipe, threads)
             from alphacut.batch.engine import Recorder
-            from alphacut.cli.cutout import _cut_out
+            from alphacut.batch.photo import cut_out
         except Exception as error:  # noqa: BLE001 - said by the parent, which carries on
-            from alphacut.cli import debugging, format_traceback
+            from alphacut._internal.errors import debugging, format_traceback
 
             # With --debug the traceback too, as text: the exception itself may not pickle.
             wanted = debugging(recipe)
@@ -154,7 +131,7 @@ def _worker(conn: Connection, payload: bytes, threads: int) -> None:
                 return  # the batch is done, or the parent is gone
             recorder = Recorder(lambda: conn.send(("step",)))
             # A failure's events hold its traceback as text with --debug (Recorder.fail).
-            ok = _cut_out(job, recipe, recorder)
+            ok = cut_out(job, recipe, recorder)
             conn.send(("done", index, ok, recorder.events))
     except OSError:
         return  # the parent is gone (a broken pipe): nothing left to tell
@@ -402,7 +379,7 @@ def cut_out_in_parallel(
 
     if pool.todo:
         from alphacut.batch.engine import Recorder
-        from alphacut.cli.cutout import _cut_out
+        from alphacut.batch.photo import cut_out
 
         report.say(
             f"alphacut: warning: worker processes could not start ({pool.problem}); "
@@ -411,7 +388,7 @@ def cut_out_in_parallel(
         report.detail(pool.problem_detail)
         for index in pool.todo:
             recorder = Recorder(report.step)
-            ok = _cut_out(ready[index], recipe, recorder)
+            ok = cut_out(ready[index], recipe, recorder)
             pool.finished(index, ok, recorder.events)
 
     from alphacut.batch.engine import replay
