@@ -3,7 +3,7 @@ import time
 import numpy as np
 import pytest
 
-from alphacut.methods.chroma import chroma, despill, estimate_key_color, keyed_foreground
+from alphacut.methods.chroma import chroma, estimate_key_color, keyed_foreground, suppress_spill
 
 
 def test_key_colour_found_on_a_green_border(green_screen):
@@ -42,7 +42,7 @@ def test_missing_screen_is_a_clear_error(person):
 
 def test_despill_caps_the_key_channel_only_where_it_dominates():
     pixels = np.array([[[0.3, 0.8, 0.5], [0.9, 0.2, 0.1]]], np.float32)
-    result = despill(pixels, (0.1, 0.9, 0.1))
+    result = suppress_spill(pixels, (0.1, 0.9, 0.1))
     np.testing.assert_allclose(result[0, 0], [0.3, 0.5, 0.5])
     np.testing.assert_allclose(result[0, 1], [0.9, 0.2, 0.1])
 

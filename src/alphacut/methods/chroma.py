@@ -16,7 +16,7 @@ import numpy as np
 from alphacut._internal.imageops import pixel_dot
 from alphacut.convert import as_float_rgb, full_scale
 
-__all__ = ["chroma", "estimate_key_color", "despill", "unmix_background"]
+__all__ = ["chroma", "estimate_key_color", "suppress_spill", "unmix_background"]
 
 # BT.601 chroma: Cb and Cr of an RGB colour in [0, 1], centred on 0 for grey.
 _CHROMA = np.array([[-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], dtype=np.float32).T
@@ -549,7 +549,7 @@ def unmix_background(
     return np.clip(cv2.add(unmixed, bg, dst=unmixed), 0.0, 1.0, out=unmixed)
 
 
-def despill(image: np.ndarray, key_color: tuple[float, float, float]) -> np.ndarray:
+def suppress_spill(image: np.ndarray, key_color: tuple[float, float, float]) -> np.ndarray:
     """Suppress the screen's colour cast: cap the key channel at the max of the other two.
 
     This is the standard "green limited by max(R, B)" despill, generalised to whichever
@@ -569,7 +569,7 @@ def despill(image: np.ndarray, key_color: tuple[float, float, float]) -> np.ndar
 
     Examples
     --------
-    >>> despill(np.array([[[0.2, 0.9, 0.4]]], np.float32), (0, 1, 0)).tolist()
+    >>> suppress_spill(np.array([[[0.2, 0.9, 0.4]]], np.float32), (0, 1, 0)).tolist()
     [[[0.20000000298023224, 0.4000000059604645, 0.4000000059604645]]]
     """
     channels = list(cv2.split(as_float_rgb(image)))
@@ -623,7 +623,7 @@ def keyed_foreground(
     unmixed = unmix_background(rgb, alpha, background)
     if np.linalg.norm(_chroma(key)) < _GREY_KEY:
         return unmixed  # a grey or white backdrop casts no colour to cap
-    return despill(unmixed, tuple(key))
+    return suppress_spill(unmixed, tuple(key))
 
 
 def chroma_matte(
