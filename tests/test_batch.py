@@ -186,7 +186,9 @@ def test_a_photo_that_kills_its_workers_fails_alone(shoot, client, tmp_path):
         client.unregister_worker_plugin("deadly")
         cloudpickle.unregister_pickle_by_value(this)
         scheduler.allowed_failures, scheduler.WORKER_SATURATION = saved
-    assert [f.status for f in report] == ["written", "failed", "written"]
+    assert [f.status for f in report] == ["written", "failed", "written"], [
+        f.problem for f in report
+    ]
     assert report[str(deadly)].problem.startswith("the workers cutting it out died, 2 times")
     client.wait_for_workers(2, timeout=60)
 

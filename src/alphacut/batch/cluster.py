@@ -219,12 +219,30 @@ def _run_tasks(
     futures = client.map(cut_out_task, jobs, recipe=shared, retries=1, pure=False)
     index = {future.key: k for k, future in enumerate(futures)}
     results: list[tuple[bool, list] | None] = [None] * len(jobs)
+    reruns = [0] * len(jobs)
     failures = 0
     try:
-        for future in as_completed(futures, loop=client.loop):
+        pending = as_completed(futures, loop=client.loop)
+        for future in pending:
             k = index[future.key]
-            results[k] = _result(future, jobs[k])
-            failures += failed(results[k][1])
+            result = _result(future, jobs[k])
+            if result is None and client.status == "running" and reruns[k] < _RERUNS:
+                # Lost, not failed: the scattered recipe died with the workers that held
+                # it (the tasks left are then cancelled), or the answer did after the
+                # task ran. Sent again and rerun; a photo already written finds its
+                # output finished and counts it so.
+                reruns[k] += 1
+                if shared.status != "finished":
+                    shared = client.scatter(recipe, broadcast=True, hash=False)
+                again = client.submit(cut_out_task, jobs[k], recipe=shared, retries=1, pure=False)
+                index[again.key] = k
+                pending.add(again)
+                continue
+            if result is None:
+                problem = "not cut out: the Dask scheduler was lost (rerun to resume)"
+                result = False, [("fail", (jobs[k].source, problem), {})]
+            results[k] = result
+            failures += failed(result[1])
             report.failing(failures)
             for _ in jobs[k].todo:
                 report.step()
@@ -234,15 +252,29 @@ def _run_tasks(
     return results  # type: ignore[return-value]
 
 
-def _result(future: Any, job: Job) -> tuple[bool, list]:
+# Times a photo whose answer was lost (not one whose workers died: the scheduler counts
+# those) is run again before it counts as lost.
+_RERUNS = 3
+
+
+def _result(future: Any, job: Job) -> tuple[bool, list] | None:
+    """The task's outcome; ``None`` where it was lost (cancelled, or forgotten by the
+    scheduler after it finished)."""
+    from distributed.client import FutureCancelledError
+
     if future.status == "finished":
-        return future.result()
-    if future.status != "error":  # cancelled: this client lost the scheduler
-        problem = "not cut out: the Dask scheduler was lost (rerun to resume)"
-        return False, [("fail", (job.source, problem), {})]
+        try:
+            return future.result()
+        except FutureCancelledError:
+            return None
+    if future.status != "error":
+        return None
     from distributed import KilledWorker
 
-    error = future.exception()
+    try:
+        error = future.exception()
+    except FutureCancelledError:
+        return None
     if isinstance(error, KilledWorker):
         problem = (
             f"the workers cutting it out died, {error.allowed_failures + 1} times "
