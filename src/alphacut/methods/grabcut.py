@@ -22,19 +22,15 @@ the data term is a real likelihood ratio that varies from pixel to pixel, and (3
 iterations run one at a time, stopping once the labels settle or a time limit is spent.
 
 Speed. OpenCV's max-flow, not the photo's size, sets the time, and its first iterations,
-from a box's mixed colours, are the slow ones: up to 5 s on an 800-pixel photo solved at
-640 pixels, and a grey photo (one colour axis, so weak likelihoods and long augmenting
-paths) took 10 s at 1 MP. So GrabCut first settles on a copy at most ``solve_side`` (320)
-pixels long, then runs one more iteration at ``max_side`` (640) from that answer, whose
-mixtures already separate the colours. On the 12 alphamatting photos (5 seeds each),
-against all the iterations at 640: mean IoU 0.721 (was 0.694) from the automatic box,
-0.757 (0.754) from the true box, 0.819 (0.834) seeded by the person model; on the 124
-people photos 0.51 (0.49); at a quarter of the time or less. At 320 alone, a coarser
-grid weighing smoothness more against the colours, it lost detail (0.675 from the
-automatic box), and a pyramid from 120 pixels lost whole subjects. Only the copies, the
-guided filter and the final blend see full resolution. A grey photo's redundant channels
-are replaced by its local mean brightness at two scales (:func:`_grey_with_context`),
-which gives the mixtures something to separate.
+from a box's mixed colours, are the slow ones (a grey photo, one colour axis, more so). So
+GrabCut first settles on a copy at most ``solve_side`` (320) pixels long, then runs one
+more iteration at ``max_side`` (640) from that answer, whose mixtures already separate the
+colours; a grey photo's redundant channels are replaced by its local mean brightness at
+two scales (:func:`_grey_with_context`). Only the copies, the guided filter and the final
+blend see full resolution. Measured figures: ``benchmarks/README.md``, "GrabCut".
+
+Border. The automatic box's strip is certain background, except on the sides the subject
+runs into (:func:`_open_border`), where GrabCut solves again with that strip undecided.
 
 Threads. GrabCut always works in a helper thread of its own while the calling thread
 waits, calling ``check`` (if given, or set by :func:`checking`) every 50 ms: whatever it
