@@ -236,6 +236,7 @@ def _run_tasks(
                     shared = client.scatter(recipe, broadcast=True, hash=False)
                 again = client.submit(cut_out_task, jobs[k], recipe=shared, retries=1, pure=False)
                 index[again.key] = k
+                futures.append(again)  # cancelled with the rest on Ctrl-C
                 pending.add(again)
                 continue
             if result is None:

@@ -28,6 +28,11 @@ _LUMA = np.array([[0.299, 0.587, 0.114]], np.float32)
 _GREY_KEY = 0.12
 
 
+def _is_grey(key: np.ndarray) -> bool:
+    """Whether ``key`` has too little chroma to key on alone (a grey, white or black wall)."""
+    return float(np.linalg.norm(_chroma(key))) < _GREY_KEY
+
+
 def _key_distance(rgb: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, float]:
     """Each pixel's distance from the key colour in units of the key's saturation, and
     that unit.
@@ -39,11 +44,11 @@ def _key_distance(rgb: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, float]:
     cannot be told from it).
     """
     key = np.asarray(key, np.float32)
-    saturation = float(np.linalg.norm(_chroma(key)))
-    if saturation < _GREY_KEY:
+    if _is_grey(key):
         to_key = np.vstack([_LUMA, _CHROMA.T]) / _GREY_KEY
         affine = np.hstack([to_key, -(to_key @ key)[:, None]]).astype(np.float32)
         return np.linalg.norm(cv2.transform(rgb, affine), axis=-1).astype(np.float32), _GREY_KEY
+    saturation = float(np.linalg.norm(_chroma(key)))
     # (Cb, Cr) - key chroma, as two 3 -> 1 affine transforms: OpenCV vectorises those,
     # not the 3 -> 2 one (measured 12x slower).
     to_key = np.hstack([_CHROMA.T, -_chroma(key)[:, None]]).astype(np.float32) / saturation
@@ -150,14 +155,14 @@ def estimate_key_color(
     strip = _border(array, width)
     pixels = as_float_rgb(strip[:: max(1, len(strip) // 20_000)][None], scale=scale)[0]
     key = np.median(pixels, axis=0)
-    chroma = _chroma(pixels)
-    key_chroma = _chroma(key)
-    saturation = float(np.linalg.norm(key_chroma))
     if any_colour:
         distance, _ = _key_distance(pixels[:, None], key)
         if np.mean(distance < 0.4) < min_coverage:
             return None
         return tuple(float(c) for c in key)
+    chroma = _chroma(pixels)
+    key_chroma = _chroma(key)
+    saturation = float(np.linalg.norm(key_chroma))
     dominant = int(np.argmax(key))
     others = np.delete(key, dominant)
     if dominant == 0 or saturation < 0.12 or key[dominant] - others.max() < 0.15:
@@ -314,9 +319,9 @@ def chroma(
     >>> float(a[16, 16]), float(a[0, 0])
     (1.0, 0.0)
     """
-    return _key(as_float_rgb(image), key_color, tolerance, softness, local_key, matting_iterations)[
-        0
-    ]
+    rgb = as_float_rgb(image)
+    alpha, _, _ = _key(rgb, key_color, tolerance, softness, local_key, matting_iterations)
+    return alpha
 
 
 def _key(
@@ -621,7 +626,7 @@ def keyed_foreground(
         else:
             background = key
     unmixed = unmix_background(rgb, alpha, background)
-    if np.linalg.norm(_chroma(key)) < _GREY_KEY:
+    if _is_grey(key):
         return unmixed  # a grey or white backdrop casts no colour to cap
     return suppress_spill(unmixed, tuple(key))
 

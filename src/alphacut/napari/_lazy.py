@@ -63,30 +63,27 @@ class LazyCutouts:
         self.computed = 0
         """How many frames were run through the core (cache misses), for tests and status."""
         self._cache: OrderedDict[tuple[int, ...], Matte] = OrderedDict()
-        self._lock = threading.Lock()
         # One frame at a time: napari's slicing and the worker may ask for the same frame
         # at once, and two core runs side by side would only halve each one's speed.
-        self._compute_lock = threading.Lock()
+        self._lock = threading.Lock()
 
     def matte(self, index: tuple[int, ...]) -> Matte:
         """The core's result for the frame at ``index`` (computed once while cached)."""
         index = tuple(int(i) for i in index)
-        with self._compute_lock:
-            with self._lock:
-                if index in self._cache:
-                    self._cache.move_to_end(index)
-                    return self._cache[index]
+        with self._lock:
+            if index in self._cache:
+                self._cache.move_to_end(index)
+                return self._cache[index]
             matte = remove_background(
                 self.source.frame(index),
                 hints=hints_for_frame(self.hints, index),
                 progress=self.progress,
                 **self.options,
             )
-            with self._lock:
-                self.computed += 1
-                self._cache[index] = matte
-                while len(self._cache) > CACHE_FRAMES:
-                    self._cache.popitem(last=False)
+            self.computed += 1
+            self._cache[index] = matte
+            while len(self._cache) > CACHE_FRAMES:
+                self._cache.popitem(last=False)
             return matte
 
     def layers(self) -> tuple[Any, Any, Any]:
@@ -96,12 +93,11 @@ class LazyCutouts:
         stack, (height, width) = self.source.stack_shape, self.source.frame_shape
         leading = tuple((1,) * n for n in stack)
 
-        def chunk(kind: str, dtype: type, channels: tuple[int, ...]) -> Any:
+        def chunk(
+            kind: str, part: Callable[[Matte], np.ndarray], dtype: type, channels: tuple[int, ...]
+        ) -> Any:
             def compute(block_id: tuple[int, ...]) -> np.ndarray:
-                matte = self.matte(block_id[: len(stack)])
-                value = {"alpha": lambda: matte.alpha, "mask": lambda: matte.mask}.get(
-                    kind, matte.rgba
-                )()
+                value = part(self.matte(block_id[: len(stack)]))
                 return np.asarray(value, dtype)[(None,) * len(stack)]
 
             chunks = (*leading, (height,), (width,), *((c,) for c in channels))
@@ -111,7 +107,7 @@ class LazyCutouts:
             return da.map_blocks(compute, chunks=chunks, dtype=dtype, meta=meta, name=name)
 
         return (
-            chunk("alpha", np.float32, ()),
-            chunk("mask", np.uint8, ()),
-            chunk("cut-out", np.uint8, (4,)),
+            chunk("alpha", lambda matte: matte.alpha, np.float32, ()),
+            chunk("mask", lambda matte: matte.mask, np.uint8, ()),
+            chunk("cut-out", lambda matte: matte.rgba(), np.uint8, (4,)),
         )

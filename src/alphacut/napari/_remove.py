@@ -156,8 +156,8 @@ class RemoveBackgroundWidget(JobOwner, Container):
             name="key_color",
             label="key colour",
             value="auto",
-            tooltip="the screen colour to key out: 'auto' (estimated from the border), a "
-            "colour name or #rrggbb",
+            tooltip="the backdrop colour to key out: 'auto' (estimated from the border: a "
+            "green or blue screen, or any one colour), a colour name or #rrggbb",
         )
         self._tolerance = FloatSpinBox(
             name="tolerance",
@@ -166,7 +166,8 @@ class RemoveBackgroundWidget(JobOwner, Container):
             min=0.0,
             max=2.0,
             step=0.01,
-            tooltip="how far from the key colour (in units of its saturation) a pixel is "
+            tooltip="how far from the key colour (in units of its saturation; for a grey or "
+            "white key, of a pale pastel's) a pixel is "
             "still pure screen: higher keys out more of an unevenly lit screen, and "
             "eats into green-tinged edges. 0: from the spread of the screen's own pixels",
         )
