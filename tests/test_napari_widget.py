@@ -217,7 +217,8 @@ def test_options_shown_only_for_their_method(viewer):
     assert shown["auto"] == {"model", "device", "rect"} | chroma | refine
     assert shown["neural"] == {"model", "device", "rect"} | refine  # a box steers it too
     assert shown["chroma"] == {"key_color", "tolerance", "softness", "despill"}
-    assert shown["grabcut"] == {"rect"} | refine
+    # Without a box or strokes GrabCut starts from the person model, on that device.
+    assert shown["grabcut"] == {"device", "rect"} | refine
     assert widget._tolerance.native.isHidden()  # grabcut is the last one chosen
     widget._method.value = "chroma"
     widget._refine.value = "on"

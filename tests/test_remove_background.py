@@ -14,6 +14,7 @@ def test_neural_on_a_person(person):
     assert matte.mask.dtype == bool
     np.testing.assert_array_equal(matte.mask, matte.alpha >= 0.5)
     assert "neural" in matte.timings and matte.provider == "CPUExecutionProvider"
+    assert matte.model == "selfie"
     # The astronaut's outline: a clean suit, but hair and a soft flag edge.
     assert 0.0 < matte.edge_uncertainty < 0.8
     rgba = matte.rgba()
@@ -42,6 +43,45 @@ def test_auto_falls_back_to_grabcut_without_a_person():
     assert matte.method == "grabcut"
     assert any("found no subject, so GrabCut ran" in note for note in matte.notes)
     assert 0.01 < matte.mask.mean() < 0.9
+
+
+def test_grabcut_keeps_a_person_that_the_frame_cuts(person):
+    from alphacut.methods.grabcut import grabcut
+
+    matte = remove_background(person, "grabcut", refine=False)
+    assert any("a person found" in note for note in matte.notes)
+    assert "neural" in matte.timings and matte.model == "selfie"
+    # The astronaut's suit runs into the bottom edge: the automatic box's strip there.
+    subject = remove_background(person, "neural", refine=False).mask
+    strip = np.zeros_like(subject)
+    strip[-round(0.05 * strip.shape[0]) :] = True
+    at_edge = strip & subject
+    assert at_edge.sum() > 5000
+    assert matte.mask[at_edge].mean() > 0.95
+    # GrabCut from the automatic box alone loses it: the strip is certain background.
+    assert (grabcut(person)[at_edge] >= 0.5).mean() < 0.5
+
+
+def test_grabcut_without_a_person_starts_from_the_automatic_box():
+    from skimage.data import coffee
+
+    from alphacut.methods.grabcut import grabcut
+
+    image = coffee()
+    matte = remove_background(image, "grabcut", refine=False)
+    assert any("no person found" in note for note in matte.notes)
+    assert matte.model is None  # it ran, but decided nothing
+    np.testing.assert_array_equal(matte.alpha, grabcut(image))
+
+
+def test_grabcut_in_a_box_or_from_strokes_runs_no_model(person):
+    hints = np.full(person.shape[:2], 2, np.uint8)
+    hints[200:300, 200:300] = 1
+    hints[:20] = 0
+    for options in ({"rect": (60, 20, 400, 480)}, {"hints": hints}):
+        matte = remove_background(person, "grabcut", refine=False, **options)
+        assert "neural" not in matte.timings and matte.model is None
+        assert not any("person found" in note for note in matte.notes)
 
 
 @pytest.mark.parametrize("kind", ["float", "grey", "rgba"])

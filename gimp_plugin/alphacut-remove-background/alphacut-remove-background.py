@@ -395,21 +395,7 @@ def general_model_hint():
     )
 
 
-def model_that_ran(matte, model: str | None) -> str | None:
-    """The neural model behind ``matte``, or None when no model ran (chroma, GrabCut)."""
-    if "neural" not in matte.timings:
-        return None
-    if model is not None:
-        return model
-    from alphacut.api import choose_model
-
-    # The core's own choice for "no model given", made a moment ago with the same cache
-    # and settings; its notes say why.
-    chosen = choose_model(None)[0]
-    return getattr(chosen, "name", chosen)
-
-
-def describe_run(matte, model, downloaded, *, key_source=None, selected=False):
+def describe_run(matte, downloaded, *, key_source=None, selected=False):
     """What ran and why, as GIMP shows it after a run: the method and model, the core's
     notes, and what to do when the result may be wrong (select the subject, install a
     general model)."""
@@ -418,7 +404,7 @@ def describe_run(matte, model, downloaded, *, key_source=None, selected=False):
 
     spec = METHODS.get(matte.method)
     label = spec.label if spec is not None else matte.method
-    ran = model_that_ran(matte, model)
+    ran = matte.model
     what = f"Remove Background: {label}"
     if ran is not None and matte.method != "neural":
         what += f", after the neural model {ran}"
@@ -435,8 +421,8 @@ def describe_run(matte, model, downloaded, *, key_source=None, selected=False):
         lines.append(general_model_hint())
     if matte.method == "grabcut" and not selected:
         lines.append(
-            "GrabCut guessed the subject's box (the photo minus its border): select around "
-            "the subject (any selection tool) and run again to tell it where the subject is."
+            "GrabCut guessed where the subject is: select around the subject (any selection "
+            "tool) and run again to tell it."
         )
     return "\n".join(line for line in lines if line)
 
@@ -468,7 +454,8 @@ METHOD_STEPS = {
     "auto": ("detect", "load model", "neural", "person check"),
     "neural": ("load model", "neural"),
     "chroma": ("chroma",),
-    "grabcut": ("grabcut",),
+    # Without a selection the person model runs first (alphacut.api.person_seeds).
+    "grabcut": ("load model", "neural", "grabcut"),
 }
 
 
@@ -510,7 +497,8 @@ class StepProgress:
         if step in self.remaining:
             del self.remaining[: self.remaining.index(step) + 1]
         elif step in METHOD_STEPS:
-            self.remaining = self.plan(step)[1:]
+            plan = self.plan(step)
+            self.remaining = plan[plan.index(step) + 1 :]
         self.current = step
         ahead = sum(STEP_WEIGHTS.get(name, 1.0) for name in [step, *self.remaining])
         # Never backwards, even when a hand-over makes the plan longer.
@@ -764,7 +752,7 @@ def remove_background(procedure, run_mode, image, drawables, config):
             add_foreground_layer(np, image, layer, matte)
     finally:
         image.undo_group_end()
-    notes = describe_run(matte, model, downloaded, key_source=key_source, selected=rect is not None)
+    notes = describe_run(matte, downloaded, key_source=key_source, selected=rect is not None)
     return matte.method, notes
 
 

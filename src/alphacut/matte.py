@@ -32,6 +32,9 @@ class Matte:
         Why ``"auto"`` picked what it picked, and similar remarks for the user.
     provider : str or None
         The ONNX Runtime execution provider the neural model ran on, if it ran.
+    model : str or None
+        The neural model the alpha comes from, if one ran (GrabCut and chroma may run
+        none): its name in the model table, or its file's name.
     edge_uncertainty : float or None
         Share of the outline where the method was unsure of its own alpha (see
         :func:`alphacut.metrics.edge_uncertainty`): high on hair, fur, foliage and
@@ -44,6 +47,7 @@ class Matte:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     provider: str | None = None
+    model: str | None = None
     edge_uncertainty: float | None = None
 
     @property

@@ -41,6 +41,9 @@ class MethodRun:
         Decontaminated colours, for a method that produces its own (chroma).
     provider : str or None
         The ONNX Runtime execution provider, for methods that run a model.
+    model : str or None
+        The name of the neural model whose answer the alpha comes from (the general one
+        where two ran), for methods that run one.
     refinement : dict
         Refinement defaults suited to this result (see
         :data:`alphacut.api.GENERAL_SUBJECT_REFINEMENT`); the caller's options win.
@@ -53,6 +56,7 @@ class MethodRun:
     method: str = ""
     foreground: np.ndarray | None = None
     provider: str | None = None
+    model: str | None = None
     refinement: dict[str, Any] = field(default_factory=dict)
 
 
@@ -127,10 +131,11 @@ METHODS: dict[str, MethodSpec] = {
         MethodSpec(
             "grabcut",
             "GrabCut",
-            "graph cut of the subject inside a box (drawn, or the photo minus its border); "
-            "any subject, no model",
+            "graph cut of the subject by its colours, inside a box you draw or from your "
+            "strokes; without them, from the person model where a person is seen, else "
+            "inside the photo minus its border; any subject",
             "alphacut.api:run_grabcut",
-            options=("rect", "hints"),
+            options=("device", "rect", "hints"),
         ),
     )
 }

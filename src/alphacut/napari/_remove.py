@@ -102,7 +102,7 @@ class RemoveResult:
     refined: bool = False
     """Whether edge refinement ran."""
     model: str | None = None
-    """The model asked for (``None``: the core's default)."""
+    """The neural model that ran (:attr:`alphacut.Matte.model`; ``None``: none ran)."""
     downloaded: bool = False
     """Whether the model was downloaded for this run."""
     edge_uncertainty: list[float] = field(default_factory=list)
@@ -504,7 +504,7 @@ def _status(result: RemoveResult) -> str:
     """What ran, why (the core's notes), and how to get a general model if there is none."""
     used = ", ".join(f"{m} ×{n}" if n > 1 else m for m, n in Counter(result.methods).items())
     model = ""
-    if result.model is not None and {"neural", "grabcut"} & set(result.methods):
+    if result.model is not None:
         fetched = ", downloaded" if result.downloaded else ""
         model = f" (model {result.model}{fetched})"
     refined = " + refinement" if result.refined else ""
@@ -542,6 +542,7 @@ def _remove_frames(
         mask = np.empty((*stack, height, width), np.uint8)
         rgba = np.empty((*stack, height, width, 4), np.uint8)
         methods: list[str] = []
+        ran: str | None = None
         notes: list[str] = []
         steps: set[str] = set()
         uncertainty: list[float] = []
@@ -561,6 +562,7 @@ def _remove_frames(
             mask[index] = matte.mask
             rgba[index] = matte.rgba()
             methods.append(matte.method)
+            ran = matte.model or ran
             if matte.edge_uncertainty is not None:
                 uncertainty.append(matte.edge_uncertainty)
             notes.extend(note for note in matte.notes if note not in notes)
@@ -569,7 +571,7 @@ def _remove_frames(
         refined = "refine" in steps
         return RemoveResult(
             source, alpha, mask, rgba, methods, seconds, notes, refined,
-            model=options.get("model"), downloaded=downloaded, edge_uncertainty=uncertainty,
+            model=ran, downloaded=downloaded, edge_uncertainty=uncertainty,
         )  # fmt: skip
 
     return work
@@ -598,7 +600,7 @@ def _remove_lazily(
         alpha, mask, rgba = cutouts.layers()
         return RemoveResult(
             source, alpha, mask, rgba, [matte.method], time.perf_counter() - start,
-            list(matte.notes), "refine" in steps, model=options.get("model"),
+            list(matte.notes), "refine" in steps, model=matte.model,
             downloaded=downloaded,
             edge_uncertainty=[] if matte.edge_uncertainty is None else [matte.edge_uncertainty],
             lazy=cutouts,
