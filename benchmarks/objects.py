@@ -139,6 +139,12 @@ def _core(refined: bool | None, box: bool = False, **options) -> Row:
     return run
 
 
+def _automatic_box(case: MattingCase) -> Result:
+    from alphacut.methods.grabcut import grabcut
+
+    return grabcut(case.image), case.image / 255.0, [], "grabcut"
+
+
 def _anchor(case: MattingCase) -> Result:
     return anchor_alpha(case.image), case.image / 255.0, [], "anchor"
 
@@ -164,7 +170,8 @@ ROWS: dict[str, tuple[tuple[str, ...], Row]] = {
         ("isnet-imgly-small",),
         _core(False, method="neural", model="isnet-imgly-small"),
     ),
-    "grabcut (auto rect)": ((), _core(False, method="grabcut")),
+    "grabcut() automatic box alone": ((), _automatic_box),
+    "grabcut": ((), _core(False, method="grabcut")),
     "grabcut+refine": ((), _core(True, method="grabcut")),
     "box: grabcut+refine": ((), _core(True, box=True, method="grabcut")),
     "box: neural selfie+refine": ((), _core(True, box=True, method="neural", model="selfie")),
@@ -185,7 +192,7 @@ REFINED = {
     "neural selfie": "neural selfie+refine",
     "neural isnet-imgly": "neural isnet-imgly+refine",
     "raw auto (embedded model only)": "auto (embedded model only)",
-    "grabcut (auto rect)": "grabcut+refine",
+    "grabcut": "grabcut+refine",
 }
 
 

@@ -62,14 +62,26 @@ def test_grabcut_keeps_a_person_that_the_frame_cuts(person):
     assert (grabcut(person)[at_edge] >= 0.5).mean() < 0.5
 
 
-def test_grabcut_without_a_person_starts_from_the_automatic_box():
+def test_grabcut_without_a_person_is_seeded_inside_the_automatic_box():
     from skimage.data import coffee
 
-    from alphacut.methods.grabcut import grabcut
+    from alphacut.methods.grabcut import auto_rect, grabcut, hints_from_partial_subject
 
     image = coffee()
     matte = remove_background(image, "grabcut", refine=False)
     assert any("no person found" in note for note in matte.notes)
+    assert matte.model == "selfie"
+    seeds = remove_background(image, "neural", refine=False).alpha
+    seeded = grabcut(image, rect=auto_rect(seeds.shape), hints=hints_from_partial_subject(seeds))
+    np.testing.assert_array_equal(matte.alpha, seeded)
+
+
+def test_grabcut_with_nothing_to_seed_it_runs_from_the_automatic_box_alone():
+    from alphacut.methods.grabcut import grabcut
+
+    image = (np.random.default_rng(0).random((300, 400, 3)) * 30 + 100).astype(np.uint8)
+    matte = remove_background(image, "grabcut", refine=False)
+    assert any("found nothing to start from" in note for note in matte.notes)
     assert matte.model is None  # it ran, but decided nothing
     np.testing.assert_array_equal(matte.alpha, grabcut(image))
 

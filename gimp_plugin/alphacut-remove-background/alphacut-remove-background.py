@@ -454,7 +454,7 @@ METHOD_STEPS = {
     "auto": ("detect", "load model", "neural", "person check"),
     "neural": ("load model", "neural"),
     "chroma": ("chroma",),
-    # Without a selection the person model runs first (alphacut.api.person_seeds).
+    # Without a selection the person model runs first (alphacut.api.model_seeds).
     "grabcut": ("load model", "neural", "grabcut"),
 }
 
