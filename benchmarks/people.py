@@ -3,8 +3,8 @@
 Prints, per method, mean IoU (alpha ≥ 0.5 vs the mask), mean MAE of the soft alpha, and
 median seconds per photo, all from one run. The baseline row is OpenCV's GrabCut from the
 automatic rectangle (``alphacut.methods.grabcut.grabcut`` with no box), the classic tool-free
-way to cut a subject out; the ``grabcut`` rows are the method as users get it, which starts
-from the person model where the detectors see a person.
+way to cut a subject out; the ``grabcut`` rows are the method as users get it, seeded by the
+person model (``alphacut.api.model_seeds``).
 
     python benchmarks/people.py [--limit N] [--rows "neural,neural+refine,grabcut,auto"]
 """

@@ -248,9 +248,9 @@ def section_grabcut(photo: np.ndarray, repeat: int) -> None:
 
     print(f"\nGrabCut in process, median of {repeat}")
     print(
-        "rows: the grabcut method as users get it (from the person model where the detectors"
-        "\nsee a person, else the automatic box), refined and not; baseline: grabcut() from"
-        "\nthe automatic box alone"
+        "rows: the grabcut method as users get it (seeded by the person model, see"
+        "\nalphacut.api.model_seeds), refined and not; baseline: grabcut() from the"
+        "\nautomatic box alone"
     )
     print(f"{'row':34s} {'s':>8s}")
     print("-" * 60)

@@ -132,8 +132,8 @@ METHODS: dict[str, MethodSpec] = {
             "grabcut",
             "GrabCut",
             "graph cut of the subject by its colours, inside a box you draw or from your "
-            "strokes; without them, from the person model where a person is seen, else "
-            "inside the photo minus its border; any subject",
+            "strokes; without them, started from what the person model is sure of; any "
+            "subject",
             "alphacut.api:run_grabcut",
             options=("device", "rect", "hints"),
         ),
