@@ -33,8 +33,10 @@ class Matte:
     provider : str or None
         The ONNX Runtime execution provider the neural model ran on, if it ran.
     model : str or None
-        The neural model the alpha comes from, if one ran (GrabCut and chroma may run
-        none): its name in the model table, or its file's name.
+        The neural model whose answer the result was made from (the alpha, GrabCut's
+        seeds) or handed on from (``auto``'s GrabCut after a model that found no
+        subject): its name in the model table, or its file's name. None where no model
+        ran or its answer was set aside (GrabCut's seeding that found nothing).
     edge_uncertainty : float or None
         Share of the outline where the method was unsure of its own alpha (see
         :func:`alphacut.metrics.edge_uncertainty`): high on hair, fur, foliage and

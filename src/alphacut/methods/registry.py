@@ -42,8 +42,8 @@ class MethodRun:
     provider : str or None
         The ONNX Runtime execution provider, for methods that run a model.
     model : str or None
-        The name of the neural model whose answer the alpha comes from (the general one
-        where two ran), for methods that run one.
+        The name of the neural model whose answer the result was made from or handed on
+        from (the general one where two ran); see :attr:`alphacut.Matte.model`.
     refinement : dict
         Refinement defaults suited to this result (see
         :data:`alphacut.api.GENERAL_SUBJECT_REFINEMENT`); the caller's options win.
