@@ -332,6 +332,10 @@ class Job:
             show_info(f"{self.title}: cancelled")
 
     def _on_finished(self) -> None:
+        if self.outcome is None:
+            # An abort asked for after the work returned (napari quits its workers when
+            # the viewer closes): superqt then emits neither ``returned`` nor ``aborted``.
+            self._on_aborted()
         self._finished = True
         self._close_download_bar()
         if self._progress is not None:
