@@ -36,6 +36,16 @@ def test_visible_colours_are_lossless_and_transparent_ones_cleared(tmp_path, rgb
     assert rgba[0, 0, 0] == 200  # the caller's array is left as it was
 
 
+@pytest.mark.parametrize("shape", [(31, 17), (31, 17, 3), (31, 17, 4)], ids=["grey", "rgb", "rgba"])
+def test_png_is_lossless_in_every_layout(tmp_path, shape):
+    # Random pixels: no row repeats the one above, the worst case for the row filter.
+    array = np.random.default_rng(0).integers(1, 256, shape, dtype=np.uint8)
+    path = write_image(tmp_path / "out.png", array)
+    back = np.asarray(Image.open(path))
+    assert back.shape == array.shape
+    np.testing.assert_array_equal(back, array)
+
+
 def test_jpeg_flattens_onto_white_with_a_warning(tmp_path, rgba):
     with pytest.warns(UserWarning, match="JPEG cannot store transparency"):
         path = write_image(tmp_path / "out.jpg", rgba)
