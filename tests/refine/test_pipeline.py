@@ -102,3 +102,17 @@ def test_doubt_colours_lets_matting_open_the_holes_a_coarse_alpha_closed():
     # The user's strokes still win over the doubt.
     kept = refine(image, coarse, doubt_colours=True, definite_foreground=holes, feather_sigma=0)
     assert kept.alpha[holes].min() == 1.0
+
+
+def test_max_unknown_solves_a_wide_band_on_a_reduced_copy():
+    truth = np.tile(np.clip((np.arange(192) - 78) / 36, 0, 1), (96, 1))
+    image = truth[..., None] * FG + (1 - truth[..., None]) * BG
+    coarse = (truth > 0.5).astype(np.float32)
+    options = dict(band=72, feather_sigma=0, decontaminate=False)
+    whole = refine(image, coarse, **options)
+    reduced = refine(image, coarse, max_unknown=500, **options)
+    unknown = int(np.count_nonzero(reduced.trimap == 0.5))
+    assert unknown > 10 * 500  # so the band is solved at under a third of the size
+    assert not np.array_equal(reduced.alpha, whole.alpha)
+    middle = (truth > 0.1) & (truth < 0.9)
+    np.testing.assert_allclose(reduced.alpha[middle], truth[middle], atol=0.05)

@@ -41,6 +41,7 @@ def refine(
     doubt_colours: bool = False,
     matting: bool = True,
     solver: str = "closed-form",
+    max_unknown: int | None = None,
     feather_sigma: float = 1.0,
     decontaminate: bool = True,
     overwrite_image: bool = False,
@@ -82,6 +83,11 @@ def refine(
         (spread under one 8-bit level) matting is skipped: there is no edge to find.
     solver : {"closed-form", "infoflow"}
         The matting solver (see :func:`alphacut.refine.estimate_alpha`).
+    max_unknown : int, optional
+        Above this many unknown pixels the matting is solved on a reduced copy of the photo
+        and brought back to full resolution by the local linear model (see
+        :func:`alphacut.refine.estimate_alpha`, whose default applies when None). A small
+        value bounds the time of a wide unknown region, whatever its size.
     feather_sigma : float
         Gaussian feathering of the band in pixels; 0 disables.
     decontaminate : bool
@@ -135,7 +141,8 @@ def refine(
         # alpha is the answer.
         matting = False
     if matting:
-        result = estimate_alpha(rgb, tri, solver=solver)
+        bound = {} if max_unknown is None else {"max_unknown": max_unknown}
+        result = estimate_alpha(rgb, tri, solver=solver, **bound)
         if trimap is None and not doubt_colours:
             # A soft region of the coarse alpha wider than an edge band is not an edge:
             # matting far from one of the definite sides only spreads the other side's
