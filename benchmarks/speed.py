@@ -15,7 +15,8 @@ median of ``--repeat`` runs is printed. Rows:
 
 Further sections: ``inprocess`` (1 MP ``remove_background`` as napari waits for it, warm),
 ``grabcut`` (the GrabCut method alone and with refinement, beside ``grabcut()`` from the
-automatic box alone, at several sizes, on a grey photo and on a photo of a cup) and
+automatic box alone, at several sizes, on a grey photo and on a photo of a cup; and on
+each alphamatting photo at 1 MP, their median and slowest) and
 ``batch`` (a folder of people photos with ``--jobs 1``, ``--jobs 2`` and, with
 dask.distributed installed, ``--scheduler`` on a LocalCluster of 2 worker processes of one
 thread each, started beforehand as an existing cluster would be: the row counts the
@@ -271,6 +272,30 @@ def section_grabcut(photo: np.ndarray, repeat: int) -> None:
                 run()
                 times.append(time.perf_counter() - start)
             _row(f"{name} {label}", statistics.median(times), None)
+    if (DATA_DIR / "matting").is_dir():
+        _grabcut_on_objects(repeat)
+
+
+def _grabcut_on_objects(repeat: int) -> None:
+    """The grabcut method, unrefined, on each alphamatting photo scaled to 1 MP: plants,
+    toys and nets, whose busy edges make the max-flow slower than a portrait's."""
+    from _data import load_matting
+
+    import alphacut
+
+    seconds = {}
+    for case in load_matting():
+        rgb = _scaled(case.image, 1)
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            alphacut.remove_background(rgb, "grabcut", refine=False)
+            times.append(time.perf_counter() - start)
+        seconds[case.name] = statistics.median(times)
+    slowest = max(seconds, key=seconds.__getitem__)
+    photos = f"{len(seconds)} object photos"
+    _row(f"grabcut 1 MP, {photos}", statistics.median(seconds.values()), None, "median")
+    _row(f"grabcut 1 MP, {photos}", seconds[slowest], None, f"slowest: {slowest}")
 
 
 def section_batch(folder: Path, count: int, jobs: list[int], cluster_workers: int) -> None:
