@@ -133,3 +133,19 @@ def test_colour_doubt_needs_both_sides_and_a_band():
     one_sided = np.ones((80, 80), np.float32)
     one_sided[:, :10] = 0.5
     assert not colour_doubt(image, one_sided).any()
+
+
+def test_reopen_foreground_only_touches_foreground_next_to_partial_pixels():
+    from alphacut.refine.trimap import reopen_foreground
+
+    trimap = np.zeros((9, 30), np.float32)
+    trimap[:, 10:14] = 0.5
+    trimap[:, 14:] = 1
+    alpha = trimap.copy()
+    alpha[:, 10:14] = [0.0, 0.05, 0.3, 0.95]  # settled: the edge ends inside the band
+    assert not reopen_foreground(trimap, alpha).any()
+    alpha[4:6, 13] = 0.5  # still partial where it meets the foreground
+    reopened = reopen_foreground(trimap, alpha, radius=3)
+    assert reopened.any() and np.all(trimap[reopened] == 1)
+    assert reopened[4, 14:17].all() and not reopened[:, 17:].any()
+    assert not reopened[0].any()  # a disk, not a band down the whole edge

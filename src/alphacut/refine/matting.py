@@ -34,7 +34,11 @@ from alphacut.convert import as_trimap, read_float_rgb
 if TYPE_CHECKING:
     import scipy.sparse
 
-__all__ = ["estimate_alpha", "matting_laplacian"]
+__all__ = ["estimate_alpha", "matting_laplacian", "MAX_UNKNOWN"]
+
+# estimate_alpha's default: above this many unknown pixels the band is solved on a reduced
+# copy (see the module's notes).
+MAX_UNKNOWN = 250_000
 
 
 def matting_laplacian(
@@ -250,7 +254,7 @@ def estimate_alpha(
     *,
     epsilon: float = 1e-7,
     radius: int = 1,
-    max_unknown: int = 250_000,
+    max_unknown: int = MAX_UNKNOWN,
     max_pixels: int = 600_000,
     snap: float | None = None,
     model_radius: int = 1,

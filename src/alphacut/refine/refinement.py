@@ -10,8 +10,14 @@ import numpy as np
 from alphacut.convert import as_trimap, read_alpha, read_float_rgb
 from alphacut.refine.feather import feather
 from alphacut.refine.foreground import estimate_foreground
-from alphacut.refine.matting import estimate_alpha
-from alphacut.refine.trimap import band_width, colour_doubt, make_trimap, within_reach
+from alphacut.refine.matting import MAX_UNKNOWN, estimate_alpha
+from alphacut.refine.trimap import (
+    band_width,
+    colour_doubt,
+    make_trimap,
+    reopen_foreground,
+    within_reach,
+)
 
 __all__ = ["Refinement", "refine"]
 
@@ -42,6 +48,7 @@ def refine(
     matting: bool = True,
     solver: str = "closed-form",
     max_unknown: int | None = None,
+    reopen: bool = False,
     feather_sigma: float = 1.0,
     decontaminate: bool = True,
     overwrite_image: bool = False,
@@ -88,6 +95,12 @@ def refine(
         and brought back to full resolution by the local linear model (see
         :func:`alphacut.refine.estimate_alpha`, whose default applies when None). A small
         value bounds the time of a wide unknown region, whatever its size.
+    reopen : bool
+        Solve twice: first on a copy of half the ``max_unknown``, then again with the
+        definite foreground reopened where the first solution stays partly transparent
+        against it (:func:`alphacut.refine.trimap.reopen_foreground`): hair or fur that
+        the coarse alpha filled in. Only with a trimap derived from ``alpha``.
+        :func:`alphacut.remove_background` turns it on for a general model's subjects.
     feather_sigma : float
         Gaussian feathering of the band in pixels; 0 disables.
     decontaminate : bool
@@ -142,6 +155,15 @@ def refine(
         matting = False
     if matting:
         bound = {} if max_unknown is None else {"max_unknown": max_unknown}
+        if reopen and trimap is None:
+            # The first solve only says where to reopen: a coarser copy is enough.
+            first = {"max_unknown": max(1, (max_unknown or MAX_UNKNOWN) // 2)}
+            reopened = reopen_foreground(tri, estimate_alpha(rgb, tri, solver=solver, **first))
+            if definite_foreground is not None:
+                reopened &= ~np.asarray(definite_foreground, bool)
+            tri[reopened] = 0.5
+            unknown |= reopened
+            del reopened
         result = estimate_alpha(rgb, tri, solver=solver, **bound)
         if trimap is None and not doubt_colours:
             # A soft region of the coarse alpha wider than an edge band is not an edge:
