@@ -95,6 +95,22 @@ def test_tiny_photos_refine(shape):
     assert result.alpha.shape == shape and np.isfinite(result.alpha).all()
 
 
+@pytest.mark.parametrize("shape", [(1, 3), (2, 3), (3, 5), (4, 4)])
+def test_tiny_photos_refine_as_general_subjects(shape):
+    # Fewer colour samples than colour doubt's neighbours, and a subject thinner than the
+    # disk that reopen_foreground opens.
+    from alphacut.api import GENERAL_SUBJECT_REFINEMENT
+
+    rng = np.random.default_rng(1)
+    image = rng.random((*shape, 3)).astype(np.float32)
+    coarse = np.zeros(shape, np.float32)
+    coarse[..., shape[1] // 2] = 0.5
+    coarse[..., shape[1] // 2 + 1 :] = 1
+    result = refine(image, coarse, **GENERAL_SUBJECT_REFINEMENT)
+    assert result.alpha.shape == shape and np.isfinite(result.alpha).all()
+    assert (result.trimap == 1).any()  # the subject keeps a definite pixel
+
+
 def test_guided_filter_on_a_flat_guide_is_a_box_mean():
     guide = np.full((40, 50, 3), 0.4, np.float32)
     source = np.zeros((40, 50), np.float32)
