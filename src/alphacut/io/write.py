@@ -81,19 +81,19 @@ def format_for(path: str | os.PathLike, explicit: str | None = None) -> str:
     return FORMATS[key]
 
 
-# Encoder settings chosen for speed: the default zlib level spent 3.9 s of a 12 MP cut-out's
-# 7.8 s writing the PNG; level 1 takes 0.7 s for a file about as large once transparent
-# pixels carry no colour. Lossless WebP's default effort took 6.8 s; its fastest setting
-# takes 0.6 s and its file is still two thirds of the PNG's (benchmarks/speed.py).
+# Pillow's encoder settings, chosen for speed: lossless WebP's default effort took 6.8 s of
+# a 12 MP cut-out's write; its fastest setting takes 0.6 s and its file is still two
+# thirds of the PNG's (benchmarks/speed.py).
 _ENCODER_OPTIONS: dict[str, dict] = {
     "WEBP": {"lossless": True, "quality": 0, "method": 0},
     "JPEG": {"quality": 95},
 }
 
-# PNG goes through OpenCV's libpng with one row filter ("up") at zlib level 1. Pillow tries
-# all five filters on every row and has no option to stop it: at 12 MP that took 0.69 s of
-# the write, "up" alone 0.37 s, and its file is smaller (12.9 MB against 13.3 MB): a
-# cut-out's rows repeat the row above, above all in the cleared transparent areas.
+# PNG goes through OpenCV's libpng with one row filter ("up") at zlib level 1. The default
+# zlib level spent 3.9 s of a 12 MP cut-out's 7.8 s; level 1 is as small once transparent
+# pixels carry no colour. Pillow then still tries all five filters on every row and has no
+# option to stop it: 0.69 s at 12 MP, "up" alone 0.37 s, and its file is smaller (12.9 MB
+# against 13.3 MB): a cut-out's rows repeat the row above, above all where transparent.
 _PNG_OPTIONS = [
     cv2.IMWRITE_PNG_COMPRESSION,
     1,

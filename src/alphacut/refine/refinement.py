@@ -154,17 +154,17 @@ def refine(
         # alpha is the answer.
         matting = False
     if matting:
-        bound = {} if max_unknown is None else {"max_unknown": max_unknown}
+        limit = MAX_UNKNOWN if max_unknown is None else max_unknown
         if reopen and trimap is None:
             # The first solve only says where to reopen: a coarser copy is enough.
-            first = {"max_unknown": max(1, (max_unknown or MAX_UNKNOWN) // 2)}
-            reopened = reopen_foreground(tri, estimate_alpha(rgb, tri, solver=solver, **first))
+            first = estimate_alpha(rgb, tri, solver=solver, max_unknown=max(1, limit // 2))
+            reopened = reopen_foreground(tri, first)
             if definite_foreground is not None:
                 reopened &= ~np.asarray(definite_foreground, bool)
             tri[reopened] = 0.5
             unknown |= reopened
-            del reopened
-        result = estimate_alpha(rgb, tri, solver=solver, **bound)
+            del first, reopened
+        result = estimate_alpha(rgb, tri, solver=solver, max_unknown=limit)
         if trimap is None and not doubt_colours:
             # A soft region of the coarse alpha wider than an edge band is not an edge:
             # matting far from one of the definite sides only spreads the other side's

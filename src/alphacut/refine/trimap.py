@@ -318,13 +318,13 @@ def reopen_foreground(
     >>> reopen_foreground(trimap, alpha, radius=2).astype(int).tolist()
     [[0, 0, 0, 1, 1, 0, 0]]
     """
-    foreground = (trimap == 1).view(np.uint8)
+    foreground = trimap == 1
     partial = (trimap == 0.5) & (alpha > level) & (alpha < 1 - level)
     # Only the partly transparent pixels that touch the definite foreground.
-    partial &= cv2.dilate(foreground, np.ones((3, 3), np.uint8)) > 0
+    partial &= cv2.dilate(foreground.view(np.uint8), np.ones((3, 3), np.uint8)) > 0
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
-    reopened = (cv2.dilate(partial.view(np.uint8), disk) > 0) & (trimap == 1)
-    if np.array_equal(reopened, trimap == 1):
+    reopened = (cv2.dilate(partial.view(np.uint8), disk) > 0) & foreground
+    if np.array_equal(reopened, foreground):
         # A subject thinner than the disk everywhere (a tiny photo) would lose every
         # definite pixel, and the matting all it knows of the subject's colours. Small parts
         # of a larger subject may go: measured on hair, keeping each one's pixels lost more
