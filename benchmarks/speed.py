@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -105,6 +106,16 @@ def _run(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
 def _median_run(cmd: list[str], repeat: int, env: dict | None = None) -> tuple[float, float]:
     runs = [_run(cmd, env) for _ in range(repeat)]
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+def _median_seconds(call: Callable[[], object], repeat: int) -> float:
+    """Median wall time of ``repeat`` calls of ``call`` in this process."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def _row(name: str, seconds: float | None, peak: float | None, note: str = "") -> None:
@@ -233,12 +244,10 @@ def section_inprocess(photo: np.ndarray, repeat: int) -> None:
         ("neural, no refinement", dict(method="neural", model="selfie", refine=False)),
     ):
         alphacut.remove_background(rgb, **options)
-        times = []
-        for _ in range(max(repeat, 5)):
-            start = time.perf_counter()
-            alphacut.remove_background(rgb, **options)
-            times.append(time.perf_counter() - start)
-        _row(name, statistics.median(times), None)
+        seconds = _median_seconds(
+            lambda options=options: alphacut.remove_background(rgb, **options), max(repeat, 5)
+        )
+        _row(name, seconds, None)
 
 
 def section_grabcut(photo: np.ndarray, repeat: int) -> None:
@@ -266,12 +275,7 @@ def section_grabcut(photo: np.ndarray, repeat: int) -> None:
             ("grabcut", lambda rgb=rgb: alphacut.remove_background(rgb, "grabcut", refine=False)),
             ("+ refine", lambda rgb=rgb: alphacut.remove_background(rgb, "grabcut")),
         ):
-            times = []
-            for _ in range(repeat):
-                start = time.perf_counter()
-                run()
-                times.append(time.perf_counter() - start)
-            _row(f"{name} {label}", statistics.median(times), None)
+            _row(f"{name} {label}", _median_seconds(run, repeat), None)
     if (DATA_DIR / "matting").is_dir():
         _grabcut_on_objects(repeat)
 
@@ -286,12 +290,9 @@ def _grabcut_on_objects(repeat: int) -> None:
     seconds = {}
     for case in load_matting():
         rgb = _scaled(case.image, 1)
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            alphacut.remove_background(rgb, "grabcut", refine=False)
-            times.append(time.perf_counter() - start)
-        seconds[case.name] = statistics.median(times)
+        seconds[case.name] = _median_seconds(
+            lambda rgb=rgb: alphacut.remove_background(rgb, "grabcut", refine=False), repeat
+        )
     slowest = max(seconds, key=seconds.__getitem__)
     photos = f"{len(seconds)} object photos"
     _row(f"grabcut 1 MP, {photos}", statistics.median(seconds.values()), None, "median")
