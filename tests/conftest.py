@@ -37,6 +37,15 @@ def people_dir() -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def matting_dir() -> Path:
+    """The shared alphamatting.com photos with true alpha; skips when the folder is absent."""
+    folder = SHARED_DATA / "matting"
+    if not (folder / "image").is_dir():
+        pytest.skip(f"shared matting photos not found at {folder}")
+    return folder
+
+
 @pytest.fixture()
 def green_screen() -> tuple[np.ndarray, np.ndarray]:
     """A synthetic green-screen shot and its true alpha: a soft-edged disc over an unevenly

@@ -1,5 +1,4 @@
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -9,8 +8,6 @@ from alphacut.refine import estimate_alpha
 from alphacut.refine.infoflow import _mixture_weights, estimate_alpha_infoflow
 
 from .ramps import two_colour_ramp
-
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 def test_recovers_linear_ramp():
@@ -120,10 +117,8 @@ def test_shape_mismatch_raises():
         estimate_alpha_infoflow(image, trimap[:-1])
 
 
-def test_beats_closed_form_on_a_real_photo():
-    folder = SHARED_DATA / "matting"
-    if not (folder / "image" / "GT05.png").is_file():
-        pytest.skip(f"shared matting photos not found at {folder}")
+def test_beats_closed_form_on_a_real_photo(matting_dir):
+    folder = matting_dir
     image = cv2.cvtColor(cv2.imread(str(folder / "image" / "GT05.png")), cv2.COLOR_BGR2RGB)
     truth = cv2.imread(str(folder / "alpha" / "GT05.png"), cv2.IMREAD_GRAYSCALE) / 255.0
     raw = cv2.imread(str(folder / "trimap1" / "GT05.png"), cv2.IMREAD_GRAYSCALE)

@@ -1,8 +1,5 @@
-from pathlib import Path
-
 import cv2
 import numpy as np
-import pytest
 
 from alphacut.refine import Refinement, refine
 
@@ -141,10 +138,8 @@ def test_reopen_grows_the_band_into_the_foreground_only():
     assert np.all(hinted.trimap[kept] == 1)
 
 
-def test_reopen_recovers_hair_a_coarse_alpha_filled_in():
-    folder = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "matting"
-    if not (folder / "image" / "GT04.png").is_file():
-        pytest.skip(f"shared matting photos not found at {folder}")
+def test_reopen_recovers_hair_a_coarse_alpha_filled_in(matting_dir):
+    folder = matting_dir
     from alphacut.api import GENERAL_SUBJECT_REFINEMENT
 
     image = cv2.cvtColor(cv2.imread(str(folder / "image" / "GT04.png")), cv2.COLOR_BGR2RGB)
