@@ -228,7 +228,16 @@ def test_general_subjects_get_the_general_subject_refinement(general_model, pers
     assert seen[-1]["solver"] == "closed-form" and seen[-1]["band"] == 8
     remove_background(person)  # a person: averaged with the person model, plain refinement
     assert "doubt_colours" not in seen[-1] and "solver" not in seen[-1]
-    remove_background(cat, model="selfie")  # the person model: plain refinement
+    remove_background(cat, method="neural", model="selfie")  # the person model: plain
+    assert "doubt_colours" not in seen[-1]
+    # No person found, so GrabCut cut out the object: its hard mask gets the general
+    # refinement, whether auto handed the photo on or GrabCut was asked for.
+    matte = remove_background(cat, model="selfie")
+    assert matte.method == "grabcut"
+    assert GENERAL_SUBJECT_REFINEMENT.items() <= seen[-1].items()
+    remove_background(cat, method="grabcut")
+    assert GENERAL_SUBJECT_REFINEMENT.items() <= seen[-1].items()
+    remove_background(person, method="grabcut")  # a person: plain refinement
     assert "doubt_colours" not in seen[-1]
 
 
