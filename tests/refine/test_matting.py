@@ -123,3 +123,22 @@ def test_unknown_solver_is_refused():
     image, trimap, _ = two_colour_ramp()
     with pytest.raises(ValueError, match="unknown solver 'magic'"):
         estimate_alpha(image, trimap, solver="magic")
+
+
+def test_linear_model_in_tiles_equals_the_whole_copys():
+    # The coarse-to-fine path fits the local linear model only in tiles the band reaches;
+    # there it must be the same model as fitted over the whole copy, tile edges included.
+    from alphacut.refine.matting import _MODEL_TILE, _linear_model, _linear_model_near
+
+    rng = np.random.default_rng(3)
+    height, width = 3 * _MODEL_TILE + 17, 4 * _MODEL_TILE + 5
+    image = rng.random((height, width, 3)).astype(np.float32)
+    alpha = rng.random((height, width)).astype(np.float32)
+    needed = np.zeros((height, width), bool)
+    needed[_MODEL_TILE - 1 : _MODEL_TILE + 1, 10:200] = True  # across a tile edge
+    needed[-1, -1] = True  # the cut-short corner tile
+    whole = _linear_model(image, alpha, 1, 1e-6)
+    tiled = _linear_model_near(image, alpha, needed, 1, 1e-6)
+    np.testing.assert_allclose(tiled[needed], whole[needed], rtol=1e-5, atol=1e-6)
+    # Tiles the band does not reach are left out.
+    assert not tiled[2 * _MODEL_TILE + 5, 3 * _MODEL_TILE - 5].any()

@@ -22,6 +22,7 @@ __all__ = [
     "read_float_rgb",
     "resize",
     "short_side",
+    "tiles_holding",
 ]
 
 
@@ -142,3 +143,38 @@ def resize(
     if array.shape[:2] == (height, width):
         return array.copy()
     return cv2.resize(array, (int(width), int(height)), interpolation=flags[interpolation])
+
+
+def tiles_holding(mask: np.ndarray, tile: int) -> list[tuple[int, int]]:
+    """``(top, left)`` of the ``tile``-sized squares of a grid over ``mask`` that hold a
+    True pixel.
+
+    For work that only matters near a sparse region (an edge band): done tile by tile,
+    its cost follows the region rather than the photo.
+
+    Parameters
+    ----------
+    mask : ndarray
+        bool HxW.
+    tile : int
+        Side of the squares, in pixels; the last row and column of tiles may be cut short
+        by the mask's edge.
+
+    Returns
+    -------
+    list of (int, int)
+        Row-major order.
+
+    Examples
+    --------
+    >>> mask = np.zeros((5, 7), bool); mask[4, 6] = True
+    >>> tiles_holding(mask, 4)
+    [(4, 4)]
+    """
+    h, w = mask.shape
+    padded = np.zeros((-(-h // tile) * tile, -(-w // tile) * tile), bool)
+    padded[:h, :w] = mask
+    rows, cols = padded.shape[0] // tile, padded.shape[1] // tile
+    # Reducing the contiguous axis first: any() over both at once is several times slower.
+    found = padded.reshape(rows, tile, cols, tile).any(axis=3).any(axis=1)
+    return [(int(r) * tile, int(c) * tile) for r, c in zip(*np.nonzero(found), strict=True)]

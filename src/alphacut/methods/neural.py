@@ -228,7 +228,7 @@ def neural(
         return _neural_in_box(rgb, rect, loaded, flip=flip, contrast=contrast)
     probability = predict_probability(rgb, loaded, flip=flip, inset=spec.tta_inset)
     probability = recentre(probability, spec.threshold)
-    return guided_upsample(rgb, probability, gain=contrast).astype(np.float32)
+    return guided_upsample(rgb, probability, gain=contrast)
 
 
 # Context kept around a user's box, as a share of the box's size: the network needs some

@@ -18,6 +18,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from alphacut._internal.imageops import tiles_holding
 from alphacut.convert import read_alpha, read_float_rgb
 
 __all__ = ["estimate_foreground"]
@@ -146,7 +147,7 @@ def estimate_foreground(
     halo = narrow // 2 + 1
     # Results are kept until every tile has read its halo, so that ``out`` may be the photo.
     results = []
-    for top, left in _tiles_with_partial_alpha(alpha, tile):
+    for top, left in tiles_holding((alpha > 0) & (alpha < 1), tile):
         bottom, right = min(top + tile, h), min(left + tile, w)
         lo, hi = max(top - halo, 0), min(bottom + halo, h)
         start, stop = max(left - halo, 0), min(right + halo, w)
@@ -163,14 +164,3 @@ def estimate_foreground(
     for top, left, result in results:
         out[top : top + result.shape[0], left : left + result.shape[1]] = result
     return out
-
-
-def _tiles_with_partial_alpha(alpha: np.ndarray, tile: int) -> list[tuple[int, int]]:
-    """``(top, left)`` of the ``tile``-sized tiles holding a pixel with 0 < alpha < 1."""
-    h, w = alpha.shape
-    partial = np.zeros((-(-h // tile) * tile, -(-w // tile) * tile), bool)
-    partial[:h, :w] = (alpha > 0) & (alpha < 1)
-    rows, cols = partial.shape[0] // tile, partial.shape[1] // tile
-    # Reducing the contiguous axis first: any() over both at once is several times slower.
-    found = partial.reshape(rows, tile, cols, tile).any(axis=3).any(axis=1)
-    return [(int(r) * tile, int(c) * tile) for r, c in zip(*np.nonzero(found), strict=True)]
