@@ -11,8 +11,11 @@ from alphacut.methods.grabcut import (
     BACKGROUND,
     FOREGROUND,
     PROBABLE_BACKGROUND,
+    PROBABLE_FOREGROUND,
+    _cut_in_halves,
     _dither_flat_colours,
     _grey_with_context,
+    _has_both_sides,
     _resize_hints,
     _run_checked,
     auto_rect,
@@ -421,3 +424,34 @@ def test_automatic_box_still_frames_a_subject_clear_of_the_border():
     assert (alpha[-12:] < 0.5).all()
     iou = ((alpha >= 0.5) & subject).sum() / ((alpha >= 0.5) | subject).sum()
     assert iou > 0.9
+
+
+def test_a_cut_in_halves_is_the_cut_of_the_whole():
+    # Two objects, one across the seam: with the mixtures fixed, the halves solved side by
+    # side give the labels of one graph cut over the whole photo.
+    rng = np.random.default_rng(5)
+    image = (rng.random((300, 200, 3)) * 60 + 40).astype(np.uint8)
+    image[120:190, 50:150] = (210, 60, 50)
+    image[20:60, 30:80] = (60, 200, 90)
+    labels = np.full(image.shape[:2], PROBABLE_FOREGROUND, np.uint8)
+    labels[:10], labels[-10:], labels[:, :10], labels[:, -10:] = BACKGROUND, 0, 0, 0
+    labels[140:170, 80:120] = FOREGROUND
+    bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
+    cv2.setRNGSeed(0)
+    cv2.grabCut(image, labels, None, bgd, fgd, 0, cv2.GC_INIT_WITH_MASK)
+    whole = labels.copy()
+    cv2.grabCut(image, whole, None, bgd.copy(), fgd.copy(), 1, cv2.GC_EVAL_FREEZE_MODEL)
+    _cut_in_halves(image, labels, bgd, fgd)
+    np.testing.assert_array_equal(labels, whole)
+    found = (labels == FOREGROUND) | (labels == PROBABLE_FOREGROUND)
+    assert found[120:190, 50:150].mean() > 0.95 and found[20:60, 30:80].mean() > 0.95
+    assert found[200:290, 20:180].mean() < 0.05
+
+
+def test_both_sides_must_be_left_to_refit_the_mixtures():
+    labels = np.full((4, 4), PROBABLE_BACKGROUND, np.uint8)
+    assert not _has_both_sides(labels)  # k-means would have no foreground to fit
+    labels[0, 0] = PROBABLE_FOREGROUND
+    assert _has_both_sides(labels)
+    labels[:] = FOREGROUND
+    assert not _has_both_sides(labels)
