@@ -32,3 +32,19 @@ def test_guided_upsample_shape_and_range():
     assert out[:, 60].mean() < 0.2 and out[:, 80].mean() > 0.8
     # The transition snapped to the guide's edge between columns 74 and 75.
     assert (out[:, 75] - out[:, 74]).mean() > 0.3
+
+
+def test_the_filter_near_an_edge_equals_the_whole_photos_there():
+    from alphacut._internal.guided import _TILE, guided_filter_near
+
+    rng = np.random.default_rng(11)
+    height, width = _TILE * 2 + 9, _TILE * 3 + 1
+    guide = rng.random((height, width, 3)).astype(np.float32)
+    source = (rng.random((height, width)) > 0.5).astype(np.float32)
+    near = np.zeros((height, width), bool)
+    near[_TILE - 2 : _TILE + 2, :] = True  # across a row of tile edges
+    near[-1, -1] = True  # the cut-short corner tile
+    whole = guided_filter(guide, source, radius=3, eps=1e-3)
+    out = guided_filter_near(guide, source, near, radius=3, eps=1e-3)
+    np.testing.assert_allclose(out[near], whole[near], rtol=1e-5, atol=1e-5)
+    assert out[-2, 5] == 0  # a tile the edge does not reach

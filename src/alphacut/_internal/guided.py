@@ -11,9 +11,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from alphacut._internal.imageops import pixel_dot
+from alphacut._internal.imageops import pixel_dot, tiles_holding
 
-__all__ = ["box_mean", "guided_filter", "guided_upsample", "local_linear_coefficients"]
+__all__ = [
+    "box_mean",
+    "guided_filter",
+    "guided_filter_near",
+    "guided_upsample",
+    "local_linear_coefficients",
+]
 
 
 def box_mean(array: np.ndarray, radius: int) -> np.ndarray:
@@ -159,6 +165,59 @@ def guided_filter(
     if subsample > 1:
         return _apply_upsampled(mean_a, mean_b, guide)
     return pixel_dot(mean_a, guide) + mean_b
+
+
+def guided_filter_near(
+    guide: np.ndarray, source: np.ndarray, near: np.ndarray, *, radius: int, eps: float
+) -> np.ndarray:
+    """:func:`guided_filter` (no subsampling), computed only in the tiles of the photo
+    that hold a True pixel of ``near``.
+
+    For a map that only matters along an edge, such as a hard mask's soft border: the
+    cost follows the edge instead of the photo. In those tiles the values are the whole
+    photo's filter's; elsewhere they are 0.
+
+    Parameters
+    ----------
+    guide : ndarray
+        float32 HxWx3 in [0, 1].
+    source : ndarray
+        float32 HxW map to filter.
+    near : ndarray
+        bool HxW, where the result is needed.
+    radius, eps
+        As for :func:`guided_filter`.
+
+    Returns
+    -------
+    ndarray
+        float32 HxW, not clipped.
+
+    Examples
+    --------
+    >>> guide = np.zeros((64, 300, 3), np.float32); guide[:, 150:] = 1
+    >>> mask = np.zeros((64, 300), np.float32); mask[:, 148:] = 1
+    >>> near = np.zeros((64, 300), bool); near[:, 140:160] = True
+    >>> out = guided_filter_near(guide, mask, near, radius=4, eps=1e-3)
+    >>> bool(np.allclose(out[:, 140:160], guided_filter(guide, mask, radius=4)[:, 140:160]))
+    True
+    """
+    guide = np.asarray(guide, np.float32)
+    source = np.asarray(source, np.float32)
+    height, width = source.shape
+    out = np.zeros((height, width), np.float32)
+    # The window fit and the averaging of the fits each reach ``radius``: with a halo of
+    # both, a tile's values equal the whole photo's.
+    halo = 2 * radius + 1
+    for top, left in tiles_holding(near, _TILE):
+        bottom, right = min(top + _TILE, height), min(left + _TILE, width)
+        lo, hi = max(top - halo, 0), min(bottom + halo, height)
+        start, stop = max(left - halo, 0), min(right + halo, width)
+        part = guided_filter(
+            guide[lo:hi, start:stop], source[lo:hi, start:stop], radius=radius, eps=eps
+        )
+        out[top:bottom, left:right] = part[top - lo : bottom - lo, left - start : right - start]
+    return out
 
 
 # Tiles of the full-resolution output in which the colour term is applied, and the size of

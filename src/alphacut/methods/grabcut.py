@@ -55,7 +55,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from alphacut._internal.guided import guided_filter
+from alphacut._internal.guided import guided_filter, guided_filter_near
 from alphacut._internal.imageops import as_float_rgb, to_uint8
 
 __all__ = ["grabcut", "auto_rect", "checking", "hints_from_alpha"]
@@ -408,15 +408,19 @@ def _grabcut(
     if edge_radius is None:
         edge_radius = max(2, round(1.5 / scale), round(min(height, width) / 400))
     step()
-    soft = guided_filter(
-        rgb, hard, radius=edge_radius, eps=1e-3, subsample=max(1, edge_radius // 3)
-    )
-    step()
     # Far from the edge the hard answer is right; the filter only decides the band.
     band = cv2.dilate(
         (np.abs(cv2.Laplacian(hard, cv2.CV_32F)) > 1e-3).astype(np.uint8),
         np.ones((2 * edge_radius + 1,) * 2, np.uint8),
     ).astype(bool)
+    step()
+    subsample = max(1, edge_radius // 3)
+    if subsample == 1:
+        # Photos up to about 2300 pixels long: filtered only near the band (the whole of
+        # a 1 MP plant photo took 0.16 s).
+        soft = guided_filter_near(rgb, hard, band, radius=edge_radius, eps=1e-3)
+    else:
+        soft = guided_filter(rgb, hard, radius=edge_radius, eps=1e-3, subsample=subsample)
     step()
     alpha = np.where(band, np.clip(soft, 0, 1), np.round(hard))
     return alpha.astype(np.float32)
