@@ -731,7 +731,8 @@ class _Solver:
     def polish(self, work: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """One cut of the BGR uint8 ``work`` from ``labels`` (updated in place), with the
         mixtures as they are when refitting, else one of OpenCV's iterations; the hard mask
-        as float32."""
+        as float32. (A second iteration at ``max_side`` gained 0.005 IoU on the
+        alphamatting photos for a third more time.)"""
         if not self.refit:
             return self.iterate(work, labels, 1)
         work = _dither_flat_colours(_grey_with_context(work), self.seed)
