@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from alphacut._internal.imageops import pixel_dot, tiles_holding
+from alphacut._internal.imageops import pixel_dot, within_tiles
 
 __all__ = [
     "box_mean",
@@ -204,20 +204,17 @@ def guided_filter_near(
     """
     guide = np.asarray(guide, np.float32)
     source = np.asarray(source, np.float32)
-    height, width = source.shape
-    out = np.zeros((height, width), np.float32)
     # The window fit and the averaging of the fits each reach ``radius``: with a halo of
     # both, a tile's values equal the whole photo's.
-    halo = 2 * radius + 1
-    for top, left in tiles_holding(near, _TILE):
-        bottom, right = min(top + _TILE, height), min(left + _TILE, width)
-        lo, hi = max(top - halo, 0), min(bottom + halo, height)
-        start, stop = max(left - halo, 0), min(right + halo, width)
-        part = guided_filter(
-            guide[lo:hi, start:stop], source[lo:hi, start:stop], radius=radius, eps=eps
-        )
-        out[top:bottom, left:right] = part[top - lo : bottom - lo, left - start : right - start]
-    return out
+    return within_tiles(
+        np.zeros(source.shape, np.float32),
+        near,
+        lambda rows, cols: guided_filter(
+            guide[rows, cols], source[rows, cols], radius=radius, eps=eps
+        ),
+        tile=_TILE,
+        halo=2 * radius + 1,
+    )
 
 
 # Tiles of the full-resolution output in which the colour term is applied, and the size of

@@ -7,6 +7,8 @@ re-exported here for code that imports them from this module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -23,6 +25,7 @@ __all__ = [
     "resize",
     "short_side",
     "tiles_holding",
+    "within_tiles",
 ]
 
 
@@ -178,3 +181,54 @@ def tiles_holding(mask: np.ndarray, tile: int) -> list[tuple[int, int]]:
     # Reducing the contiguous axis first: any() over both at once is several times slower.
     found = padded.reshape(rows, tile, cols, tile).any(axis=3).any(axis=1)
     return [(int(r) * tile, int(c) * tile) for r, c in zip(*np.nonzero(found), strict=True)]
+
+
+def within_tiles(
+    out: np.ndarray,
+    near: np.ndarray,
+    compute: Callable[[slice, slice], np.ndarray],
+    *,
+    tile: int,
+    halo: int,
+) -> np.ndarray:
+    """Fill ``out`` by ``compute`` in the tiles (:func:`tiles_holding`) that hold a True
+    pixel of ``near``; elsewhere ``out`` is left as it is.
+
+    ``compute(rows, cols)`` gets a tile's rows and columns grown by ``halo`` on every side
+    (clipped to the image) and returns its result for that crop; only the tile's own part
+    is kept. For a local operation whose output at a pixel depends on pixels at most
+    ``halo`` away, and whose crop edges are treated as the whole image's are where they
+    coincide, the tiles then hold exactly the whole image's values.
+
+    Parameters
+    ----------
+    out : ndarray
+        HxW or HxWxC array to fill (returned).
+    near : ndarray
+        bool HxW, where the result is needed.
+    compute : callable
+        ``(rows, cols) -> ndarray`` of the crop's height and width.
+    tile, halo : int
+        Tile side and the margin each crop reaches beyond its tile, in pixels.
+
+    Returns
+    -------
+    ndarray
+        ``out``.
+
+    Examples
+    --------
+    >>> image = np.arange(20.0).reshape(4, 5)
+    >>> near = np.zeros((4, 5), bool); near[0, 0] = True
+    >>> within_tiles(np.zeros((4, 5)), near, lambda r, c: image[r, c] * 2, tile=2, halo=1)[:2, :3]
+    array([[ 0.,  2.,  0.],
+           [10., 12.,  0.]])
+    """
+    height, width = near.shape
+    for top, left in tiles_holding(near, tile):
+        bottom, right = min(top + tile, height), min(left + tile, width)
+        lo, hi = max(top - halo, 0), min(bottom + halo, height)
+        start, stop = max(left - halo, 0), min(right + halo, width)
+        part = compute(slice(lo, hi), slice(start, stop))
+        out[top:bottom, left:right] = part[top - lo : bottom - lo, left - start : right - start]
+    return out

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from alphacut._internal.guided import box_mean, local_linear_coefficients
-from alphacut._internal.imageops import tiles_holding
+from alphacut._internal.imageops import within_tiles
 from alphacut.convert import as_trimap, read_float_rgb
 
 if TYPE_CHECKING:
@@ -208,18 +208,15 @@ def _linear_model_near(
 ) -> np.ndarray:
     """:func:`_linear_model` where ``needed`` (bool HxW) is True and in its tiles; zero in
     tiles without a needed pixel."""
-    height, width = needed.shape
-    coeffs = np.zeros((height, width, 4), np.float32)
     # The window fit and the window average each reach ``radius``: with a halo of both,
     # read from the whole copy, a tile's values equal the whole copy's.
-    halo = 2 * radius + 1
-    for top, left in tiles_holding(needed, _MODEL_TILE):
-        bottom, right = min(top + _MODEL_TILE, height), min(left + _MODEL_TILE, width)
-        lo, hi = max(top - halo, 0), min(bottom + halo, height)
-        start, stop = max(left - halo, 0), min(right + halo, width)
-        part = _linear_model(image[lo:hi, start:stop], alpha[lo:hi, start:stop], radius, epsilon)
-        coeffs[top:bottom, left:right] = part[top - lo : bottom - lo, left - start : right - start]
-    return coeffs
+    return within_tiles(
+        np.zeros((*needed.shape, 4), np.float32),
+        needed,
+        lambda rows, cols: _linear_model(image[rows, cols], alpha[rows, cols], radius, epsilon),
+        tile=_MODEL_TILE,
+        halo=2 * radius + 1,
+    )
 
 
 def _coarse_to_fine(
