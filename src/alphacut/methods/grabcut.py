@@ -531,7 +531,7 @@ def _labels(
     """The starting labels of a working copy of ``size``; ValueError where GrabCut cannot
     run (no foreground, or hints without background)."""
     labels = _initial_labels(size, scale, rect, hints, inset)
-    if not np.any((labels == FOREGROUND) | (labels == PROBABLE_FOREGROUND)):
+    if not _foreground(labels).any():
         raise ValueError(
             "GrabCut needs some (probable) foreground: the rectangle or hints are empty"
         )
@@ -573,7 +573,7 @@ def _degenerate_answer(work: np.ndarray, labels: np.ndarray) -> np.ndarray | Non
 
     See the notes of :func:`grabcut` for the cases and their answers.
     """
-    maybe_fg = (labels == FOREGROUND) | (labels == PROBABLE_FOREGROUND)
+    maybe_fg = _foreground(labels)
     definite_fg = (labels == FOREGROUND).astype(np.float32)
     if maybe_fg.all() or not maybe_fg.any():
         return definite_fg  # a photo too small for a frame and an inside
@@ -727,7 +727,7 @@ class _Solver:
                 _cut_in_halves(work, labels, self.bgd_model, self.fgd_model)
             if np.count_nonzero(labels != before) <= _SETTLED * labels.size:
                 break  # settled: another iteration would refit nearly the same models
-        return ((labels == FOREGROUND) | (labels == PROBABLE_FOREGROUND)).astype(np.float32)
+        return _foreground(labels).astype(np.float32)
 
     def polish(self, work: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """One cut of the BGR uint8 ``work`` from ``labels`` (updated in place), with the
@@ -739,13 +739,17 @@ class _Solver:
         work = _dither_flat_colours(_grey_with_context(work), self.seed)
         self.step()
         _cut_in_halves(work, labels, self.bgd_model, self.fgd_model)
-        return ((labels == FOREGROUND) | (labels == PROBABLE_FOREGROUND)).astype(np.float32)
+        return _foreground(labels).astype(np.float32)
+
+
+def _foreground(labels: np.ndarray) -> np.ndarray:
+    """Where GrabCut's ``labels`` say (probable) foreground, as a bool mask."""
+    return (labels == FOREGROUND) | (labels == PROBABLE_FOREGROUND)
 
 
 def _has_both_sides(labels: np.ndarray) -> bool:
-    # OpenCV's foreground labels (1, 3) are odd, its background ones (0, 2) even.
-    odd = (labels & 1).astype(bool)
-    return bool(odd.any() and not odd.all())
+    foreground = _foreground(labels)
+    return bool(foreground.any() and not foreground.all())
 
 
 # Rows each half of a split cut reaches into the other; the cut near a half's end, which
