@@ -3,11 +3,13 @@
 The 12 alphamatting.com photos of ``../shared/data/matting``, no trimap given to any
 method. Per row: mean IoU (alpha >= 0.5 against true alpha >= 0.5), mean SAD (sum of
 |alpha - true alpha| / 1000 over the whole photo), mean edge SAD (the same over pixels
-within 15 px of the true boundary or with 0 < true alpha < 1), mean edge colour error and
-median seconds per photo. The colour error is that of the cut-out's foreground colours
-against pymatting's ``estimate_foreground_ml(image, true alpha)``: the sum over the three
-channels of |F - F_ref|, averaged over the edge pixels weighted by the true alpha (what
-shows of each pixel once composited).
+within 15 px of the true boundary or with 0 < true alpha < 1), mean edge colour error,
+frame kept (the share of the subject's pixels in the outer 5 % of the photo that the
+cut-out keeps, i.e. the strip outside GrabCut's automatic box; every one of the 12 subjects
+touches the photo's edge) and median seconds per photo. The colour error is that of the
+cut-out's foreground colours against pymatting's ``estimate_foreground_ml(image, true
+alpha)``: the sum over the three channels of |F - F_ref|, averaged over the edge pixels
+weighted by the true alpha (what shows of each pixel once composited).
 
 After the table, each model's refined row is compared with its raw one: the ratio of
 mean edge SAD (refined / raw) and the worst per-photo ratio of whole-photo SAD.
@@ -15,7 +17,9 @@ mean edge SAD (refined / raw) and the worst per-photo ratio of whole-photo SAD.
 The anchor row, computed in the same run, is IS-Net medium as IMG.LY's own library runs
 it: its bilinear resize to 1024², (x - 128) / 256, the probability truncated to 8 bits and
 resized back bilinearly, no refinement. Box rows give each method the true alpha's
-bounding box plus 5 % margin, as a user's rectangle.
+bounding box plus 5 % margin, as a user's rectangle. The baseline row "grabcut with the
+strip closed" is the grabcut row as it was before the automatic box's strip was decided
+from the colours of its sides: the same seeds, the strip certain background.
 
     python benchmarks/objects.py [--rows auto,grabcut,...] [--limit N] [--per-photo]
 
@@ -37,6 +41,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _data import MattingCase, load_matting  # noqa: E402
+from people import frame_kept  # noqa: E402
 
 import alphacut  # noqa: E402
 from alphacut.convert import MASK_THRESHOLD  # noqa: E402
@@ -145,6 +150,15 @@ def _automatic_box(case: MattingCase) -> Result:
     return grabcut(case.image), case.image / 255.0, [], "grabcut"
 
 
+def _strip_closed(case: MattingCase) -> Result:
+    from alphacut.methods.grabcut import auto_rect, grabcut, hints_from_partial_subject
+    from alphacut.methods.neural import neural
+
+    seeds = hints_from_partial_subject(neural(case.image, loaded=load_model("selfie")))
+    alpha = grabcut(case.image, rect=auto_rect(case.image.shape), hints=seeds)
+    return alpha, case.image / 255.0, [], "grabcut"
+
+
 def _anchor(case: MattingCase) -> Result:
     return anchor_alpha(case.image), case.image / 255.0, [], "anchor"
 
@@ -171,6 +185,7 @@ ROWS: dict[str, tuple[tuple[str, ...], Row]] = {
         _core(False, method="neural", model="isnet-imgly-small"),
     ),
     "grabcut() automatic box alone": ((), _automatic_box),
+    "baseline: grabcut with the strip closed": ((), _strip_closed),
     "grabcut": ((), _core(False, method="grabcut")),
     "grabcut+refine": ((), _core(True, method="grabcut")),
     "box: grabcut+refine": ((), _core(True, box=True, method="grabcut")),
@@ -209,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     cases = load_matting()[: args.limit]
     print(f"{len(cases)} photos from ../shared/data/matting, whole photo, no trimap")
     header = (
-        f"{'method':<42}{'IoU':>7}{'SAD':>8}{'edge SAD':>10}{'colour':>8}{'median s':>10}  picked"
+        f"{'method':<42}{'IoU':>7}{'SAD':>8}{'edge SAD':>10}{'colour':>8}{'frame kept':>12}"
+        f"{'median s':>10}  picked"
     )
     lines = []
     per_photo: dict[str, list[tuple[float, float, float]]] = {}
@@ -219,13 +235,16 @@ def main(argv: list[str] | None = None) -> int:
         if missing:
             lines.append(f"{row:<42}  skipped: {', '.join(missing)} not installed")
             continue
-        results, seconds, picked, no_person = [], [], {}, 0
+        results, seconds, picked, no_person, kept = [], [], {}, 0, []
         for case in cases:
             start = time.perf_counter()
             alpha, foreground, notes, method = compute(case)
             seconds.append(time.perf_counter() - start)
             colour = colour_error(foreground, case, reference_foreground(case))
             results.append((*scores(alpha, case.alpha), colour))
+            share = frame_kept(alpha, case.alpha >= MASK_THRESHOLD)
+            if share is not None:
+                kept.append(share)
             picked[method] = picked.get(method, 0) + 1
             no_person += any("no person" in note for note in notes)
         per_photo[row] = results
@@ -235,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             summary += f"; 'no person' noted on {no_person}"
         line = (
             f"{row:<42}{mean[0]:>7.3f}{mean[1]:>8.1f}{mean[2]:>10.1f}{mean[3]:>8.4f}"
+            f"{np.mean(kept) if kept else float('nan'):>12.3f}"
             f"{statistics.median(seconds):>10.2f}  {summary}"
         )
         lines.append(line)

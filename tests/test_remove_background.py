@@ -65,14 +65,14 @@ def test_grabcut_keeps_a_person_that_the_frame_cuts(person):
 def test_grabcut_without_a_person_is_seeded_inside_the_automatic_box():
     from skimage.data import coffee
 
-    from alphacut.methods.grabcut import auto_rect, grabcut, hints_from_partial_subject
+    from alphacut.methods.grabcut import grabcut, hints_from_partial_subject
 
     image = coffee()
     matte = remove_background(image, "grabcut", refine=False)
     assert any("no person found" in note for note in matte.notes)
     assert matte.model == "selfie"
     seeds = remove_background(image, "neural", refine=False).alpha
-    seeded = grabcut(image, rect=auto_rect(seeds.shape), hints=hints_from_partial_subject(seeds))
+    seeded = grabcut(image, rect="auto", hints=hints_from_partial_subject(seeds))
     np.testing.assert_array_equal(matte.alpha, seeded)
 
 

@@ -455,3 +455,37 @@ def test_both_sides_must_be_left_to_refit_the_mixtures():
     assert _has_both_sides(labels)
     labels[:] = FOREGROUND
     assert not _has_both_sides(labels)
+
+
+def _seeds_from_the_head(subject: np.ndarray) -> np.ndarray:
+    # A person model shown the pot: sure of its round top only, blind to the rest.
+    rows = np.arange(subject.shape[0])[:, None]
+    return hints_from_partial_subject((subject & (rows < 140)).astype(np.float32))
+
+
+def test_seeded_automatic_box_decides_the_strip_the_subject_runs_into():
+    # Issue 15: from a model's seeds in the automatic box, the strip was certain
+    # background; now the colours along that side decide it.
+    image, subject = _pot_on_a_wall()
+    seeds = _seeds_from_the_head(subject)
+    strip = np.s_[-12:]
+    closed = grabcut(image, rect=auto_rect(image.shape), hints=seeds)
+    assert (closed[strip][subject[strip]] < 0.5).all()  # what the fix is for
+    alpha = grabcut(image, rect="auto", hints=seeds)
+    assert (alpha[strip][subject[strip]] >= 0.5).mean() > 0.98
+    assert (alpha[strip][~subject[strip]] < 0.5).mean() > 0.99  # the wall's strip stays
+    iou = ((alpha >= 0.5) & subject).sum() / ((alpha >= 0.5) | subject).sum()
+    assert iou > 0.95
+
+
+def test_seeded_automatic_box_frames_a_subject_clear_of_the_border():
+    image, subject = _pot_on_a_wall(gap=40)
+    alpha = grabcut(image, rect="auto", hints=_seeds_from_the_head(subject))
+    assert (alpha[-12:] < 0.5).all()
+    iou = ((alpha >= 0.5) & subject).sum() / ((alpha >= 0.5) | subject).sum()
+    assert iou > 0.9
+
+
+def test_rect_is_a_box_or_auto(square_on_noise):
+    with pytest.raises(ValueError, match="rect must be"):
+        grabcut(square_on_noise, rect="full")
