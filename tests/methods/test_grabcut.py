@@ -489,3 +489,20 @@ def test_seeded_automatic_box_frames_a_subject_clear_of_the_border():
 def test_rect_is_a_box_or_auto(square_on_noise):
     with pytest.raises(ValueError, match="rect must be"):
         grabcut(square_on_noise, rect="full")
+
+
+@pytest.mark.parametrize("backdrop", ["flat", "one-level noise"])
+def test_seeded_automatic_box_on_flat_colours_returns_promptly(backdrop):
+    # The strip's own GrabCut meets the flat colours that stall OpenCV's max-flow: a flat
+    # red block on a white wall, standing on the bottom edge.
+    rng = np.random.default_rng(9)
+    image = np.full((480, 640, 3), 255, np.uint8)
+    if backdrop == "one-level noise":
+        image = (image - rng.integers(0, 2, image.shape)).astype(np.uint8)
+    image[200:, 250:400] = (200, 30, 30)
+    hints = np.full((480, 640), PROBABLE_FOREGROUND, np.uint8)
+    hints[250:400, 280:370] = FOREGROUND
+    alpha, seconds = _timed(grabcut, image, rect="auto", hints=hints)
+    assert seconds < SECONDS, f"GrabCut took {seconds:.1f} s on a {backdrop} wall"
+    assert alpha[-20:, 260:390].min() > 0.5  # the block's foot in the strip is kept
+    assert alpha[-20:, :200].max() < 0.5 and alpha[:150].max() < 0.5
