@@ -154,7 +154,8 @@ def _strip_closed(case: MattingCase) -> Result:
     from alphacut.methods.grabcut import auto_rect, grabcut, hints_from_partial_subject
     from alphacut.methods.neural import neural
 
-    seeds = hints_from_partial_subject(neural(case.image, loaded=load_model("selfie")))
+    selfie = load_model("selfie", device="cpu")  # as the other rows run it
+    seeds = hints_from_partial_subject(neural(case.image, loaded=selfie))
     alpha = grabcut(case.image, rect=auto_rect(case.image.shape), hints=seeds)
     return alpha, case.image / 255.0, [], "grabcut"
 

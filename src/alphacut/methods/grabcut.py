@@ -224,8 +224,8 @@ def grabcut(
         The automatic rectangle's inset from each border, used with neither ``rect`` nor
         ``hints``, or with ``rect="auto"``.
         The strip outside it is background, except on the sides the subject runs into
-        (a pot standing on the bottom edge): there GrabCut solves again, deciding the
-        strip too.
+        (a pot standing on the bottom edge): there GrabCut decides the strip too, by
+        solving again (no hints) or by that side's colours (``rect="auto"``).
     iterations : int
         At most this many GrabCut iterations at ``solve_side``; fewer when the labels
         settle (under 0.1 % of the pixels change).
@@ -581,9 +581,9 @@ def _bottom_strip(
     width = foreground.shape[0] - strip_top
     band_top = max(0, strip_top - _STRIP_CONTEXT * width)
     band = foreground[band_top:strip_top, span]
-    if width <= 0 or band.all() or not band.any():
-        return None  # no strip, or one of the mixtures would have nothing to learn from
     fit = np.where(band, PROBABLE_FOREGROUND, PROBABLE_BACKGROUND).astype(np.uint8, order="C")
+    if width <= 0 or not _has_both_sides(fit):
+        return None  # no strip, or one of the mixtures would have nothing to learn from
     bgd_model, fgd_model = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     # Seeded here: OpenCV's random generator, which its k-means uses, is per thread.
     cv2.setRNGSeed(seed)
