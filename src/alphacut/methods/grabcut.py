@@ -21,15 +21,17 @@ grey level, so every mixture component has a full-rank covariance fitted from da
 the data term is a real likelihood ratio that varies from pixel to pixel, and (3) the
 iterations run one at a time, stopping once the labels settle or a time limit is spent.
 
-Speed. OpenCV's max-flow, not the photo's size, sets the time, and its first iterations,
-from a box's mixed colours, are the slow ones (a grey photo, one colour axis, more so). So
+Speed. The max-flow, not the photo's size, sets the time, and the first iterations, from
+a box's mixed colours, are the slow ones (a grey photo, one colour axis, more so). So
 GrabCut first settles on a copy at most ``solve_side`` (320) pixels long, then runs one
 more iteration at ``max_side`` (640) from that answer, whose mixtures already separate the
 colours; a grey photo's redundant channels are replaced by its local mean brightness at
-two scales (:func:`_grey_with_context`). From seeds or a box, the iterations after the
-first cut the photo in two halves on two cores, with the mixtures fitted once for both.
-Only the copies, the guided filter and the final blend see full resolution. Measured
-figures: ``benchmarks/README.md``, "GrabCut".
+two scales (:func:`_grey_with_context`). OpenCV fits the mixtures, but the iterations on
+the small copy cut one graph (:mod:`alphacut.methods.grabcut_graph`), each cut starting
+from the previous flow, which leaves little to do once the labels settle. From seeds or a
+box, the iteration at ``max_side`` cuts the photo in two halves on two cores, with the
+mixtures fitted once for both. Only the copies, the guided filter and the final blend see
+full resolution. Measured figures: ``benchmarks/README.md``, "GrabCut".
 
 Border. The automatic box's strip is certain background, except on the sides the subject
 runs into: there GrabCut alone solves again with that strip undecided (:func:`_open_border`),
@@ -39,8 +41,10 @@ and GrabCut from seeds decides the strip by the colours of that side alone
 Threads. GrabCut always works in a helper thread of its own while the calling thread
 waits, calling ``check`` (if given, or set by :func:`checking`) every 50 ms: whatever it
 raises (a GUI's cancel, Ctrl-C) reaches the caller at once, and the helper stops at its
-next step (on a 12 MP photo, none is more than a few tenths of a second of work). The
-thread also keeps the seeding of OpenCV's random generator, which is per thread, from
+next step (on a 12 MP photo, none is more than a few tenths of a second of work). A cut of
+the small copy holds the GIL (PyMaxflow does not release it), so there the check waits
+for the cut to end: at most 0.26 s on the object and people photos (GT13's first cut).
+The thread also keeps the seeding of OpenCV's random generator, which is per thread, from
 touching the caller's.
 """
 
@@ -59,12 +63,17 @@ import numpy as np
 
 from alphacut._internal.guided import guided_filter, guided_filter_near
 from alphacut._internal.imageops import as_float_rgb, to_uint8
+from alphacut.methods.grabcut_graph import GrabCutGraph
 
 __all__ = ["grabcut", "auto_rect", "checking", "hints_from_alpha"]
 
 Rect = tuple[int, int, int, int]
 # A box, or "auto" for the automatic one (see grabcut's ``rect``).
 Box = Rect | Literal["auto"]
+
+# Longest side of the copy GrabCut's last iteration works on (``grabcut``'s ``max_side``):
+# what guides it, such as a model's seeds, need be no larger.
+MAX_SIDE = 640
 
 # OpenCV's GrabCut labels, named.
 BACKGROUND, FOREGROUND, PROBABLE_BACKGROUND, PROBABLE_FOREGROUND = (
@@ -196,7 +205,7 @@ def grabcut(
     hints: np.ndarray | None = None,
     inset: float = 0.05,
     iterations: int = 5,
-    max_side: int = 640,
+    max_side: int = MAX_SIDE,
     solve_side: int = 320,
     edge_radius: int | None = None,
     seed: int = 0,
@@ -734,9 +743,10 @@ class _Solver:
 
     The colour mixtures carry from a copy to the next (they describe colours, not
     pixels), and the time limit counts from the first iteration. ``step()`` is called
-    between OpenCV's calls (it raises to stop the work). With ``refit``, iterations after
-    the first fit the mixtures afresh and cut the photo in two halves side by side
-    (:func:`_cut_in_halves`).
+    between the steps (it raises to stop the work). OpenCV fits the mixtures; the cuts of
+    one copy are those of one :class:`GrabCutGraph`, each starting from the last one's
+    flow. With ``refit``, iterations after the first fit the mixtures afresh, and the
+    polish at the larger size is cut in two halves side by side (:func:`_cut_in_halves`).
     """
 
     def __init__(
@@ -751,6 +761,7 @@ class _Solver:
         self.start: float | None = None
         self.initialised = False
         self._seen: tuple[np.ndarray, np.ndarray] | None = None
+        self._graph: GrabCutGraph | None = None
 
     def seen(self, work: np.ndarray) -> np.ndarray:
         """``work`` as GrabCut is shown it: a grey photo's context channels and the dither
@@ -758,6 +769,13 @@ class _Solver:
         if self._seen is None or self._seen[0] is not work:
             self._seen = (work, _dither_flat_colours(_grey_with_context(work), self.seed))
         return self._seen[1]
+
+    def graph(self, work: np.ndarray) -> GrabCutGraph:
+        """The graph of the copy ``work`` as GrabCut is shown it, kept for the next cut
+        of the same copy, which then starts from this one's flow."""
+        if self._graph is None or self._graph.image is not work:
+            self._graph = GrabCutGraph(work)
+        return self._graph
 
     def colours(self) -> tuple[np.ndarray, np.ndarray]:
         """Copies of the background and foreground mixtures, for :meth:`restore_colours`."""
@@ -802,24 +820,21 @@ class _Solver:
                 break
             self.step()
             before = labels.copy()
-            if count == 0 or not self.refit:
-                cv2.grabCut(work, labels, None, self.bgd_model, self.fgd_model, 1, cv2.GC_EVAL)
-            else:
+            if self.refit and count:
                 # OpenCV's own iteration refines the mixtures' previous components. Fitted
-                # afresh to the labels instead (k-means, as at the start), then cut in two
-                # halves side by side. On the alphamatting photos, mean of 5 seeds: IoU
-                # 0.849 -> 0.854, edge SAD 21.6 -> 20.3 (GT13 flips between two answers on
-                # the slightest change). On the people photos: IoU 0.8786 -> 0.8784, MAE
-                # 0.0338 -> 0.0334, median 0.31 -> 0.27 s. The slowest photo at 1 MP (GT13):
-                # 1.45 -> 1.15-1.3 s. Refitting without the split, seed 0: IoU 0.854 and
-                # edge SAD 20.7 (0.856, 19.6 split); people 0.8788, 0.0330, 0.30 s.
+                # afresh to the labels instead (k-means, as at the start): on the
+                # alphamatting photos, mean of 5 seeds, IoU 0.849 -> 0.854, edge SAD 21.6 ->
+                # 20.3 (GT13 flips between two answers on the slightest change); on the
+                # people photos IoU 0.8786 -> 0.8784, MAE 0.0338 -> 0.0334.
                 if not _has_both_sides(labels):
                     break  # nothing left to fit one of the mixtures to
                 cv2.setRNGSeed(self.seed)
                 cv2.grabCut(
                     work, labels, None, self.bgd_model, self.fgd_model, 0, cv2.GC_INIT_WITH_MASK
                 )
-                _cut_in_halves(work, labels, self.bgd_model, self.fgd_model)
+            else:
+                _update_colours(work, labels, self.bgd_model, self.fgd_model)
+            self.graph(work).cut(labels, self.bgd_model, self.fgd_model)
             if np.count_nonzero(labels != before) <= _SETTLED * labels.size:
                 break  # settled: another iteration would refit nearly the same models
         return _foreground(labels).astype(np.float32)
@@ -828,13 +843,27 @@ class _Solver:
         """One cut of the BGR uint8 ``work`` from ``labels`` (updated in place), with the
         mixtures as they are when refitting, else one of OpenCV's iterations; the hard mask
         as float32. (A second iteration at ``max_side`` gained 0.005 IoU on the
-        alphamatting photos for a third more time.)"""
+        alphamatting photos for a third more time.)
+
+        A new copy's graph has no flow to start from, and OpenCV releases the GIL while it
+        cuts, which PyMaxflow does not: the halves on two cores are the quicker cut here
+        (GT13 at 1 MP, whole photo: 0.97 s with OpenCV's halves, 1.10 s with one graph)."""
         if not self.refit:
             return self.iterate(work, labels, 1)
         work = self.seen(work)
         self.step()
         _cut_in_halves(work, labels, self.bgd_model, self.fgd_model)
         return _foreground(labels).astype(np.float32)
+
+
+def _update_colours(
+    work: np.ndarray, labels: np.ndarray, bgd_model: np.ndarray, fgd_model: np.ndarray
+) -> None:
+    """OpenCV's update of the mixtures from ``labels`` (each pixel to its likeliest
+    component, then each component refitted), without its cut: the same call on labels
+    all made definite, whose cut has nothing left to decide."""
+    decided = np.where(_foreground(labels), FOREGROUND, BACKGROUND).astype(np.uint8)
+    cv2.grabCut(work, decided, None, bgd_model, fgd_model, 1, cv2.GC_EVAL)
 
 
 def _foreground(labels: np.ndarray) -> np.ndarray:
