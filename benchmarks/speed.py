@@ -268,6 +268,7 @@ def section_grabcut(photo: np.ndarray, repeat: int) -> None:
     grey = cv2.cvtColor(cv2.cvtColor(cases[1][1], cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
     cases.append(("1 MP grey", grey))
     cases.append(("1 MP cup, no person", _scaled(coffee(), 1)))
+    cases.append(("12 MP cup, no person", _scaled(coffee(), 12)))
     alphacut.remove_background(cases[0][1], "grabcut")  # models loaded outside the timing
     for label, rgb in cases:
         for name, run in (

@@ -76,6 +76,30 @@ def test_grabcut_without_a_person_is_seeded_inside_the_automatic_box():
     np.testing.assert_array_equal(matte.alpha, seeded)
 
 
+def test_a_big_photos_seeds_come_from_a_copy_twice_grabcuts_working_size(monkeypatch):
+    import cv2
+    from skimage.data import coffee
+
+    import alphacut.api as api
+    from alphacut.methods.grabcut import MAX_SIDE
+
+    image = cv2.resize(coffee(), (2000, 1500), interpolation=cv2.INTER_LINEAR)
+    seen = []
+    real = api.grabcut
+
+    def spy(rgb, **options):
+        seen.append((rgb.shape[:2], options["hints"].shape))
+        return real(rgb, **options)
+
+    monkeypatch.setattr(api, "grabcut", spy)
+    matte = remove_background(image, "grabcut", refine=False)
+    assert seen == [((1500, 2000), (2 * MAX_SIDE * 3 // 4, 2 * MAX_SIDE))]
+    assert matte.alpha.shape == (1500, 2000)
+    # The cup is kept whole: the seeds' size changes where they are, not what they hold.
+    assert matte.mask[600:1000, 700:1300].mean() > 0.95
+    assert matte.mask[:100].mean() < 0.05
+
+
 def test_grabcut_with_nothing_to_seed_it_runs_from_the_automatic_box_alone():
     from alphacut.methods.grabcut import grabcut
 

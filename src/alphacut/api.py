@@ -13,13 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from alphacut._internal.imageops import box_mask
+from alphacut._internal.imageops import box_mask, resize
 from alphacut.convert import MASK_THRESHOLD, as_float_rgb
 from alphacut.matte import Matte
 from alphacut.methods.chroma import chroma_matte, estimate_key_color
 from alphacut.methods.grabcut import (
     BACKGROUND,
     FOREGROUND,
+    MAX_SIDE,
     Box,
     grabcut,
     hints_from_partial_subject,
@@ -264,8 +265,18 @@ def model_seeds(run: MethodRun) -> tuple[np.ndarray | None, Box | None]:
     """
     device = run.options.get("device", "auto")
     loaded = run.step("load model", lambda: load_model(DEFAULT_MODEL, device=device))
-    with _detecting_person(run.rgb) as detect_person:
-        alpha = run.step("neural", lambda: neural(run.rgb, loaded=loaded))
+    # The seeds only steer GrabCut, whose largest working copy is MAX_SIDE long, and the
+    # model and detectors see less than that: a copy twice that size serves them all (on
+    # a 12 MP photo without a person, the seeds from the whole photo took 1.8 s). A copy
+    # MAX_SIDE long seeded GrabCut worse: at 1 MP, GT21's IoU 0.854 -> 0.826 and GT25's
+    # 0.573 -> 0.496.
+    rgb = run.rgb
+    scale = 2 * MAX_SIDE / max(rgb.shape[:2])
+    if scale < 1:
+        size = (max(1, round(rgb.shape[0] * scale)), max(1, round(rgb.shape[1] * scale)))
+        rgb = resize(rgb, size, interpolation="area")
+    with _detecting_person(rgb) as detect_person:
+        alpha = run.step("neural", lambda: neural(rgb, loaded=loaded))
         person, score = detect_person()
     name = loaded.spec.name
     if not has_subject(alpha):
