@@ -26,11 +26,11 @@ a box's mixed colours, are the slow ones (a grey photo, one colour axis, more so
 GrabCut first settles on a copy at most ``solve_side`` (320) pixels long, then runs one
 more iteration at ``max_side`` (640) from that answer, whose mixtures already separate the
 colours; a grey photo's redundant channels are replaced by its local mean brightness at
-two scales (:func:`_grey_with_context`). OpenCV fits the mixtures, but the iterations on
-the small copy cut one graph (:mod:`alphacut.methods.grabcut_graph`), each cut starting
-from the previous flow, which leaves little to do once the labels settle. From seeds or a
-box, the iteration at ``max_side`` cuts the photo in two halves on two cores, with the
-mixtures fitted once for both. Only the copies, the guided filter and the final blend see
+two scales (:func:`_grey_with_context`). From seeds or a box, OpenCV fits the mixtures
+but the iterations on the small copy cut one graph (:mod:`alphacut.methods.grabcut_graph`),
+each cut starting from the previous flow, which leaves little to do once the labels
+settle; and the iteration at ``max_side`` cuts the photo in two halves on two cores, with
+the mixtures fitted once for both. Only the copies, the guided filter and the final blend see
 full resolution. Measured figures: ``benchmarks/README.md``, "GrabCut".
 
 Border. The automatic box's strip is certain background, except on the sides the subject
@@ -743,10 +743,11 @@ class _Solver:
 
     The colour mixtures carry from a copy to the next (they describe colours, not
     pixels), and the time limit counts from the first iteration. ``step()`` is called
-    between the steps (it raises to stop the work). OpenCV fits the mixtures; the cuts of
-    one copy are those of one :class:`GrabCutGraph`, each starting from the last one's
-    flow. With ``refit``, iterations after the first fit the mixtures afresh, and the
-    polish at the larger size is cut in two halves side by side (:func:`_cut_in_halves`).
+    between the steps (it raises to stop the work). Without ``refit`` (the automatic box
+    alone) these are OpenCV's own iterations. With it, OpenCV fits the mixtures, afresh at
+    each iteration after the first; the cuts of one copy are those of one
+    :class:`GrabCutGraph`, each starting from the last one's flow; and the polish at the
+    larger size is cut in two halves side by side (:func:`_cut_in_halves`).
     """
 
     def __init__(
@@ -820,21 +821,27 @@ class _Solver:
                 break
             self.step()
             before = labels.copy()
-            if self.refit and count:
-                # OpenCV's own iteration refines the mixtures' previous components. Fitted
-                # afresh to the labels instead (k-means, as at the start): on the
-                # alphamatting photos, mean of 5 seeds, IoU 0.849 -> 0.854, edge SAD 21.6 ->
-                # 20.3 (GT13 flips between two answers on the slightest change); on the
-                # people photos IoU 0.8786 -> 0.8784, MAE 0.0338 -> 0.0334.
-                if not _has_both_sides(labels):
-                    break  # nothing left to fit one of the mixtures to
-                cv2.setRNGSeed(self.seed)
-                cv2.grabCut(
-                    work, labels, None, self.bgd_model, self.fgd_model, 0, cv2.GC_INIT_WITH_MASK
-                )
+            if not self.refit:
+                # From the automatic box alone OpenCV's own iterations stay: the same
+                # iterations on one graph scored lower there over GrabCut seeds 0-9
+                # (objects.py: IoU 0.750 -> 0.736, SAD 59.8 -> 63.3).
+                cv2.grabCut(work, labels, None, self.bgd_model, self.fgd_model, 1, cv2.GC_EVAL)
             else:
-                _update_colours(work, labels, self.bgd_model, self.fgd_model)
-            self.graph(work).cut(labels, self.bgd_model, self.fgd_model)
+                if count:
+                    # OpenCV's own iteration refines the mixtures' previous components.
+                    # Fitted afresh to the labels instead (k-means, as at the start): on the
+                    # alphamatting photos, mean of 5 seeds, IoU 0.849 -> 0.854, edge SAD
+                    # 21.6 -> 20.3 (GT13 flips between two answers on the slightest change);
+                    # on the people photos IoU 0.8786 -> 0.8784, MAE 0.0338 -> 0.0334.
+                    if not _has_both_sides(labels):
+                        break  # nothing left to fit one of the mixtures to
+                    cv2.setRNGSeed(self.seed)
+                    cv2.grabCut(
+                        work, labels, None, self.bgd_model, self.fgd_model, 0, cv2.GC_INIT_WITH_MASK
+                    )
+                else:
+                    _update_colours(work, labels, self.bgd_model, self.fgd_model)
+                self.graph(work).cut(labels, self.bgd_model, self.fgd_model)
             if np.count_nonzero(labels != before) <= _SETTLED * labels.size:
                 break  # settled: another iteration would refit nearly the same models
         return _foreground(labels).astype(np.float32)
