@@ -23,6 +23,7 @@ a second.
 
 from __future__ import annotations
 
+import cv2
 import maxflow
 import numpy as np
 
@@ -32,8 +33,6 @@ _LAMBDA = 9 * _GAMMA
 # (dy, dx) to the neighbour that each of OpenCV's four weights joins a pixel to; the graph
 # is symmetric, so these four cover all 8 neighbours.
 _NEIGHBOURS = ((0, -1), (-1, -1), (-1, 0), (-1, 1))
-# OpenCV's label codes (cv2.GC_*), repeated to keep this module free of OpenCV.
-_BACKGROUND, _FOREGROUND, _PROBABLE_BACKGROUND, _PROBABLE_FOREGROUND = 0, 1, 2, 3
 # A mixture's components (OpenCV's GMM::componentsCount) and its flat layout: weights,
 # then means, then 3x3 covariances.
 _COMPONENTS = 5
@@ -115,7 +114,6 @@ class GrabCutGraph:
 
     Examples
     --------
-    >>> import cv2
     >>> img = np.zeros((60, 60, 3), np.uint8); img[20:40, 20:40] = (40, 60, 200)
     >>> img = (img + np.random.default_rng(0).integers(0, 8, img.shape)).astype(np.uint8)
     >>> labels = np.zeros((60, 60), np.uint8); labels[10:50, 10:50] = 3
@@ -144,11 +142,11 @@ class GrabCutGraph:
     def cut(self, labels: np.ndarray, bgd_model: np.ndarray, fgd_model: np.ndarray) -> None:
         """One graph cut with the mixtures as given; the undecided pixels of ``labels``
         (OpenCV's codes, HxW uint8) become probable foreground or background in place."""
-        undecided = (labels == _PROBABLE_BACKGROUND) | (labels == _PROBABLE_FOREGROUND)
+        undecided = (labels == cv2.GC_PR_BGD) | (labels == cv2.GC_PR_FGD)
         pixels = self.image[undecided].astype(np.float64)
         terminal = np.zeros(labels.shape)
-        terminal[labels == _FOREGROUND] = _LAMBDA
-        terminal[labels == _BACKGROUND] = -_LAMBDA
+        terminal[labels == cv2.GC_FGD] = _LAMBDA
+        terminal[labels == cv2.GC_BGD] = -_LAMBDA
         terminal[undecided] = mixture_cost(pixels, bgd_model) - mixture_cost(pixels, fgd_model)
         terminal = np.rint(terminal).astype(np.int64)
         if self._terminal is None:
@@ -162,4 +160,4 @@ class GrabCutGraph:
         self._terminal = terminal
         self._graph.maxflow(reuse_trees=reuse)
         sink = self._graph.get_grid_segments(self._nodes)
-        labels[undecided] = np.where(sink[undecided], _PROBABLE_BACKGROUND, _PROBABLE_FOREGROUND)
+        labels[undecided] = np.where(sink[undecided], cv2.GC_PR_BGD, cv2.GC_PR_FGD)
