@@ -688,11 +688,13 @@ def _dither_flat_colours(work: np.ndarray, seed: int) -> np.ndarray:
     its data term a tie (see the module's notes); only those pixels are dithered, so a
     photo without flat areas is segmented exactly as it would be without.
     """
-    codes = (work.astype(np.int32) << np.array([16, 8, 0], np.int32)).sum(axis=-1).ravel()
-    _, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
-    crowded = (counts >= _CROWDED * codes.size)[inverse].reshape(work.shape[:2])
-    if not crowded.any():
+    codes = (work.astype(np.int32) << np.array([16, 8, 0], np.int32)).sum(axis=-1)
+    # Counted by a plain sort, without the inverse indices: few colours are crowded.
+    colours, counts = np.unique(codes, return_counts=True)
+    crowded_colours = colours[counts >= _CROWDED * codes.size]
+    if not crowded_colours.size:
         return work
+    crowded = np.isin(codes, crowded_colours)
     rng = np.random.default_rng(seed)
     dither = np.rint(rng.normal(0.0, _DITHER, work.shape)).astype(np.int16)
     dither[~crowded] = 0

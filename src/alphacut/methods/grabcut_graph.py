@@ -68,10 +68,11 @@ def mixture_cost(pixels: np.ndarray, model: np.ndarray) -> np.ndarray:
     for weight, mean, covariance in zip(weights, means, covariances, strict=True):
         if weight <= 0:
             continue
-        # Expanded as x'Ax - 2 m'Ax + m'Am: one small matrix product per component.
+        # Expanded as x'Ax - 2 m'Ax + m'Am: one small matrix product per component (a
+        # quarter quicker than einsum's three-operand path; all components at once, slower).
         precision = np.linalg.inv(covariance)
         pull = precision @ mean
-        squared = np.einsum("ni,ij,nj->n", pixels, precision, pixels, optimize=True)
+        squared = np.einsum("ni,ni->n", pixels @ precision, pixels)
         distance = squared - 2 * (pixels @ pull) + mean @ pull
         density += weight / np.sqrt(np.linalg.det(covariance)) * np.exp(-0.5 * distance)
     # A colour no component explains costs as much as the smallest positive density allows.
