@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from alphacut import remove_background
+from alphacut._internal.imageops import to_uint8
 from alphacut.methods.grabcut import (
     BACKGROUND,
     FOREGROUND,
@@ -18,6 +19,7 @@ from alphacut.methods.grabcut import (
     _has_both_sides,
     _resize_hints,
     _run_checked,
+    _settle_strip,
     auto_rect,
     checking,
     grabcut,
@@ -476,6 +478,26 @@ def test_seeded_automatic_box_decides_the_strip_the_subject_runs_into():
     assert (alpha[strip][~subject[strip]] < 0.5).mean() > 0.99  # the wall's strip stays
     iou = ((alpha >= 0.5) & subject).sum() / ((alpha >= 0.5) | subject).sum()
     assert iou > 0.95
+
+
+def test_settling_the_strip_reopens_the_edge_of_the_box_it_pulled_away():
+    # The strip, certain background while GrabCut solved, also pulls away the subject
+    # beside it inside the box (GT21's flowers along the right side): the side's own cut
+    # gives back that edge as well as the strip, and takes no wall there.
+    image, subject = _pot_on_a_wall()
+    seen = np.ascontiguousarray(to_uint8(image)[..., ::-1])
+    box = auto_rect(image.shape)
+    x, y, w, h = box
+    strip_width = image.shape[0] - (y + h)
+    pulled = np.s_[y + h - strip_width : y + h]  # the rows beside the strip
+    answer = subject.copy()
+    answer[pulled] = False
+    answer[y + h :] = False
+    settled = _settle_strip(seen, answer.astype(np.float32), box, seed=0) >= 0.5
+    assert (settled[pulled][subject[pulled]]).mean() > 0.98
+    assert (settled[y + h :][subject[y + h :]]).mean() > 0.98
+    assert not (settled & ~subject)[y + h - strip_width :].any()
+    assert (settled[: y + h - strip_width] == answer[: y + h - strip_width]).all()
 
 
 def test_seeded_automatic_box_frames_a_subject_clear_of_the_border():
