@@ -24,7 +24,8 @@ from the colours of its sides: the same seeds, the strip certain background.
 With ``--grabcut-seeds N`` every row runs N times, GrabCut seeded 0 .. N-1 (its k-means and
 dither; 0 is the default), and the table gives the means over the runs: GrabCut flips
 between two answers on some photos (GT13, GT25) at the slightest change, so a change to it
-is judged over several seeds, not by seed 0 alone.
+is judged over several seeds, not by seed 0 alone. ``--per-photo`` also prints each photo's
+IoU / SAD / frame kept, means over the seeds.
 
     python benchmarks/objects.py [--rows auto,grabcut,...] [--limit N] [--per-photo]
                                  [--grabcut-seeds N]
@@ -236,9 +237,9 @@ REFINED = {
 
 
 def _measure(compute: Row, cases: list[MattingCase], seeds: range) -> tuple:
-    """One row over ``cases``, once per GrabCut seed: per-photo (IoU, SAD, edge SAD, colour)
-    averaged over the seeds, every run's seconds and frame-kept shares, and, from seed 0,
-    the methods picked and how many runs noted no person."""
+    """One row over ``cases``, once per GrabCut seed: per-photo (IoU, SAD, edge SAD, colour,
+    frame kept or NaN) averaged over the seeds, every run's seconds and frame-kept shares,
+    and, from seed 0, the methods picked and how many runs noted no person."""
     runs, seconds, picked, no_person, kept = [], [], {}, 0, []
     for seed in seeds:
         results = []
@@ -248,10 +249,12 @@ def _measure(compute: Row, cases: list[MattingCase], seeds: range) -> tuple:
                 alpha, foreground, notes, method = compute(case)
                 seconds.append(time.perf_counter() - start)
                 colour = colour_error(foreground, case, reference_foreground(case))
-                results.append((*scores(alpha, case.alpha), colour))
                 share = frame_kept(alpha, case.alpha >= MASK_THRESHOLD)
                 if share is not None:
                     kept.append(share)
+                results.append(
+                    (*scores(alpha, case.alpha), colour, np.nan if share is None else share)
+                )
                 if seed == 0:
                     picked[method] = picked.get(method, 0) + 1
                     no_person += any("no person" in note for note in notes)
@@ -327,10 +330,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {raw:<38}{edge:>10.2f}{colour:>8.2f}{ratios.max():>11.2f} {worst}")
     if args.per_photo:
         names = [c.name for c in cases]
-        print("\nper photo: IoU / SAD")
-        print(f"{'':<42}" + "".join(f"{n:>12}" for n in names))
+        print("\nper photo: IoU / SAD / frame kept")
+        print(f"{'':<42}" + "".join(f"{n:>17}" for n in names))
         for row, results in per_photo.items():
-            cells = "".join(f"{r[0]:>6.2f}/{r[1]:<5.0f}" for r in results)
+            cells = "".join(f"{r[0]:>6.2f}/{r[1]:<4.0f}/{r[4]:<5.3f}" for r in results)
             print(f"{row:<42}{cells}")
     return 0
 
