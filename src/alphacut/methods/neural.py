@@ -193,8 +193,10 @@ def neural(
         ``"auto"``, ``"cpu"``, ``"cuda"``, ...: the ONNX Runtime execution provider.
     flip : bool, optional
         Average with the prediction on the mirrored photo. Default: the model's
-        ``tta_flip`` (on for the embedded model: +0.007 IoU on the people benchmark for
-        ~15 ms; off for 1024² models, where it would double seconds of inference).
+        ``tta_flip``, on for every model in the table (the embedded model: +0.007 IoU on
+        the people benchmark for ~15 ms). At 1024² it doubles seconds of inference, and
+        IMG.LY's IS-Net also runs its context views (``tta_inset``): four runs, about
+        7 s per photo on two cores; pass ``flip=False`` for speed.
     contrast : float, optional
         Gain around 0.5 applied to the probability. Default: the model's ``contrast``.
         Small networks are under-confident along the whole outline, and a gain of 3 halves
